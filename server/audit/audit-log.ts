@@ -1,0 +1,48 @@
+import type { SessionEvent } from '../../shared/events.js';
+import type { AuditRecord } from '../store/session-store.js';
+
+/** One row of the audit log as read back. */
+export interface AuditRow {
+  /** Position in the whole log (insertion order); the paging cursor. */
+  id: number;
+  sessionId: string;
+  /** Event seq; null for command and refused rows. */
+  seq: number | null;
+  /** 'event' | 'command' | 'refused' */
+  entryType: AuditRecord['type'];
+  /** Event kind, or command kind (`unknown` when the command did not parse). */
+  kind: string;
+  at: Date;
+  actorId: string;
+  actorName: string;
+  actorRole: string;
+  commandId: string;
+  payload: unknown;
+}
+
+export interface AuditQuery {
+  afterId?: number;
+  limit: number;
+  entryType?: AuditRecord['type'];
+  kind?: string;
+}
+
+/**
+ * The append-only audit log: Postgres in production, PGlite embedded, both through drizzle
+ * and one set of migrations. Appends are idempotent: an event is unique by (session, seq),
+ * a command or refused row by (session, command id, entry type), so a retried batch
+ * writes nothing twice.
+ */
+export interface AuditLog {
+  append(records: readonly AuditRecord[]): Promise<void>;
+  read(sessionId: string, query: AuditQuery): Promise<AuditRow[]>;
+  /** Highest event seq of the session held by the log (0 if none): the audit floor. */
+  highestSeq(sessionId: string): Promise<number>;
+  /** Ids of every session that has rows. */
+  sessionIds(): Promise<string[]>;
+  /** Every event of a session in seq order, for rebuilding state on start (embedded mode). */
+  events(sessionId: string): AsyncIterable<SessionEvent>;
+  /** Answers when the database does (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
