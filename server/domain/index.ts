@@ -1,0 +1,1 @@
+export { initialState, evolve, foldEvents, cloneState } from './evolve.js';
