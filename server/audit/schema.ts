@@ -30,7 +30,6 @@ const columns = () => ({
  * (session, command id, entry type). Index names are schema-local in Postgres, so the
  * same migration can run in several schemas (one per test file).
  *
-
  * The audit log table, unqualified: it lives in the first schema of the search_path
  * (`public` in production). This is the table drizzle-kit generates migrations from.
  */
