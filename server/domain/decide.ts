@@ -144,7 +144,7 @@ const SUBJECT: Readonly<Record<CommandKind, string>> = {
   'incident.resolve': 'incidents',
   'incident.reopen': 'incidents',
   'lineup.set': 'lineup changes',
-  'product.switch': 'product switching',
+  'product.switch': 'product switches',
   'product.set_price': 'price changes',
   'product.set_stock': 'stock changes',
   'question.submit': 'questions',
