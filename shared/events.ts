@@ -125,10 +125,11 @@ export const eventBodySchema = z.discriminatedUnion(
   'kind',
   Object.values(eventBodySchemas) as unknown as [Bodies[EventKind], ...Bodies[EventKind][]],
 );
+/** A whole event: envelope plus body. Typed by hand: zod cannot infer a mapped union of extended objects. */
 export const sessionEventSchema = z.discriminatedUnion(
   'kind',
   Object.values(eventBodySchemas).map((body) => body.extend(eventEnvelopeSchema.shape)) as unknown as [
     Bodies[EventKind],
     ...Bodies[EventKind][],
   ],
-);
+) as unknown as z.ZodType<SessionEvent>;
