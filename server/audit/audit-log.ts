@@ -21,10 +21,30 @@ export interface AuditRow {
 }
 
 export interface AuditQuery {
+  /** Rows with an id above this one (the last id of the previous page). Default: from the start. */
   afterId?: number;
+  /** Page size, at most MAX_AUDIT_PAGE (larger values are clamped). */
   limit: number;
   entryType?: AuditRecord['type'];
   kind?: string;
+}
+
+/** Largest page `read` returns. */
+export const MAX_AUDIT_PAGE = 1000;
+
+/**
+ * Thrown by `append`, before anything is written, for a record no retry could ever store
+ * (a seq that is not a positive integer, a time that is not a date, a missing actor
+ * field). A writer must not retry it: it rejects the write that carried the record.
+ */
+export class InvalidAuditRecordError extends Error {
+  readonly record: unknown;
+
+  constructor(message: string, record: unknown) {
+    super(message);
+    this.record = record;
+    this.name = 'InvalidAuditRecordError';
+  }
 }
 
 /**
@@ -34,7 +54,12 @@ export interface AuditQuery {
  * writes nothing twice.
  */
 export interface AuditLog {
+  /**
+   * Stores the records, skipping those already held; the whole call lands or nothing does.
+   * Throws InvalidAuditRecordError for a record that can never be stored.
+   */
   append(records: readonly AuditRecord[]): Promise<void>;
+  /** A page of a session's rows in id order, optionally of one entry type and/or kind. */
   read(sessionId: string, query: AuditQuery): Promise<AuditRow[]>;
   /** Highest event seq of the session held by the log (0 if none): the audit floor. */
   highestSeq(sessionId: string): Promise<number>;
