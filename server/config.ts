@@ -249,7 +249,9 @@ const envSchema = z.object({
 });
 
 /** Names of every variable the server reads, in the order of `.env.example`. */
-export const CONFIG_VARIABLES = Object.freeze(Object.keys(envSchema.shape)) as readonly (keyof typeof envSchema.shape)[];
+export const CONFIG_VARIABLES = Object.freeze(
+  Object.keys(envSchema.shape),
+) as readonly (keyof typeof envSchema.shape)[];
 
 /**
  * Parses the environment into a frozen Config. Throws a ConfigError listing every bad

@@ -134,7 +134,11 @@ describe('loadConfig', () => {
     ['PORT', ' 8080', "PORT: expected a port number 0-65535, got ' 8080'"],
     ['PORT', '1e3', "PORT: expected a port number 0-65535, got '1e3'"],
     ['HOST', 'not a host', "HOST: expected a hostname or IP address to listen on, got 'not a host'"],
-    ['LOG_LEVEL', 'verbose', "LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got 'verbose'"],
+    [
+      'LOG_LEVEL',
+      'verbose',
+      "LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got 'verbose'",
+    ],
     ['LOG_LEVEL', 'INFO', "LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got 'INFO'"],
     ['TOKEN_TTL', '12', "TOKEN_TTL: expected a duration from 1m to 30d such as 30m, 12h or 7d, got '12'"],
     ['TOKEN_TTL', '1y', "TOKEN_TTL: expected a duration from 1m to 30d such as 30m, 12h or 7d, got '1y'"],
@@ -176,11 +180,7 @@ describe('loadConfig', () => {
     ['WS_RATE_LIMIT', '0', "WS_RATE_LIMIT: expected an integer from 1 to 100000 (messages per 10 s), got '0'"],
     ['WS_MAX_INVALID', '2.5', "WS_MAX_INVALID: expected an integer from 1 to 10000 (frames), got '2.5'"],
     ['FLUSH_INTERVAL_MS', '0x10', "FLUSH_INTERVAL_MS: expected an integer from 0 to 1000 (milliseconds), got '0x10'"],
-    [
-      'SHUTDOWN_GRACE_MS',
-      'true',
-      "SHUTDOWN_GRACE_MS: expected an integer from 0 to 600000 (milliseconds), got 'true'",
-    ],
+    ['SHUTDOWN_GRACE_MS', 'true', "SHUTDOWN_GRACE_MS: expected an integer from 0 to 600000 (milliseconds), got 'true'"],
     [
       'INSTANCE_ID',
       'my instance',
@@ -198,7 +198,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'not a url hunter4',
     });
     expect(problems).toEqual([
-      'REDIS_URL: expected a redis:// or rediss:// URL, got scheme \'http:\'',
+      "REDIS_URL: expected a redis:// or rediss:// URL, got scheme 'http:'",
       'DATABASE_URL: expected a postgres:// or postgresql:// URL; the value does not parse as a URL (not shown: it may hold a password)',
       'ADMIN_TOKEN: expected at least 16 characters without spaces, got 7 characters (value not shown)',
       'TOKEN_SECRET: expected at least 32 characters without spaces, got 33 characters (value not shown)',
@@ -221,7 +221,9 @@ describe('loadConfig', () => {
 
   it('cuts long values short in messages', () => {
     const [line] = problemsOf({ LOG_LEVEL: 'x'.repeat(500) });
-    expect(line).toBe(`LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got '${'x'.repeat(57)}...'`);
+    expect(line).toBe(
+      `LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got '${'x'.repeat(57)}...'`,
+    );
   });
 
   it('ignores variables it does not know', () => {
