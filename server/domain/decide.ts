@@ -124,10 +124,10 @@ function uncheckedItem(id: string, label: string): ChecklistItem {
   return { id, label, checked: false, checkedBy: null, checkedAt: null };
 }
 
-// ---------------------------------------------------------------------------------------
-// Session status gate
-
-/** What a command is about, as a person would say it in "… open when it goes live". */
+/**
+ * What a command is about, as a person would say it in "… open when it goes live". The
+ * lifecycle commands have messages of their own; their entries only keep the record total.
+ */
 const SUBJECT: Readonly<Record<CommandKind, string>> = {
   'session.start_preflight': 'starting preflight',
   'session.add_checklist_item': 'checklist changes',
@@ -197,9 +197,6 @@ function notAcceptedMessage(kind: CommandKind, status: SessionStatus, accepted: 
   }
   return `The session ${IS[status]}; ${SUBJECT[kind]} are only accepted while it is ${accepted.join(' or ')}.`;
 }
-
-// ---------------------------------------------------------------------------------------
-// Helpers shared by handlers
 
 const SEVERITY_RANK: Readonly<Record<Severity, number>> = { sev1: 1, sev2: 2, sev3: 3 };
 const higherSeverity = (a: Severity, b: Severity): Severity => (SEVERITY_RANK[a] <= SEVERITY_RANK[b] ? a : b);
@@ -272,9 +269,6 @@ function statusChanged(
     reason: override.reason,
   };
 }
-
-// ---------------------------------------------------------------------------------------
-// Handlers
 
 const commandHandlers: CommandHandlers = {
   'session.start_preflight': (state) => accept(statusChanged(state.status, 'preflight')),

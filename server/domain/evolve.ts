@@ -41,9 +41,10 @@ function replaceProduct(lineup: Product[], product: Product): void {
  * This is the hot path (every event of every session, on every instance and on replay),
  * so it MUTATES `state` in place instead of copying: the caller owns the object and must
  * `cloneState` first if it needs the previous one. Entities from the event payload
- * (incidents, questions, products, cues, samples) are stored by reference, never edited
- * in place afterwards: `decide` always builds new entity objects, so events already sent or
- * logged are never changed behind anyone's back.
+ * (incidents, questions, products, cues, samples) are stored by reference but never edited
+ * in place afterwards (`decide` always builds new entity objects), and arrays taken from an
+ * event are copied before the state edits them: folding never changes an event already
+ * sent, kept in memory or logged.
  *
  * `evolve` trusts its input: events were validated when they were decided. It does not
  * know about roles, so it folds a role-filtered stream just as well as the full one.
@@ -54,7 +55,8 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
       state.id = event.sessionId;
       state.title = event.title;
       state.scheduledFor = event.scheduledFor;
-      state.checklist = event.checklist;
+      // Copied: later events edit the state's checklist in place, never the logged event's.
+      state.checklist = [...event.checklist];
       state.createdAt = event.at;
       break;
     case 'session.status_changed':
@@ -87,7 +89,7 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
       break;
 
     case 'lineup.set':
-      state.lineup = event.products;
+      state.lineup = [...event.products];
       // The product on screen was taken out of the lineup: nothing is on screen any more.
       // Derived here rather than carried by the event, so every fold agrees on it.
       if (state.currentProductId !== null && !event.products.some((p) => p.id === state.currentProductId)) {

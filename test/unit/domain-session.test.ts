@@ -252,6 +252,17 @@ describe('stamp, evolve and fold', () => {
     expect(foldEvents(room.events.slice(half), partial)).toEqual(room.state);
   });
 
+  it('folding never changes the events it reads (a memory store keeps them and replays them later)', () => {
+    const room = new Room();
+    room.ok(ops, { kind: 'session.add_checklist_item', itemId: 'lights', label: 'Key light' });
+    room.ok(tech, { kind: 'session.check_item', itemId: 'camera' });
+    room.lineup().goLive();
+    room.ok(ops, { kind: 'product.set_price', productId: 'p1', price: 100 });
+    room.ok(cohost, { kind: 'product.switch', productId: 'p2' });
+    const frozen = room.events.map((event) => deepFreeze(structuredClone(event)));
+    expect(foldEvents(frozen)).toEqual(room.state);
+  });
+
   it('initialState is empty and scheduled', () => {
     expect(initialState('s-1')).toMatchObject({ id: 's-1', status: 'scheduled', seq: 0, createdAt: 0 });
   });
@@ -261,3 +272,11 @@ describe('stamp, evolve and fold', () => {
     expect(() => evolve(initialState('s'), bogus)).toThrow(/session.renamed/);
   });
 });
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
