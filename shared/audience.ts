@@ -118,6 +118,11 @@ const sees = (role: Role, roles: readonly Role[]) => roles.includes(role);
 /**
  * The part of a session's state a console of `role` may see: what folding only the events
  * `canSee` lets through would show it. Returns a new object; the input is not touched.
+ *
+ * One nuance for the host: the event that takes an incident or a question off its screen
+ * (a de-escalation, an un-push, an answer) carries the entity in its new, hidden state. A
+ * host console drops such an entity rather than keeping it; `projectState` leaves it out,
+ * and `seq` is the session's, not the last one the role saw (test/unit/audience.test.ts).
  */
 export function projectState(state: SessionState, role: Role): SessionState {
   const questionsSeen = sees(role, QUESTIONS);
