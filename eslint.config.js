@@ -33,9 +33,13 @@ export default defineConfig([
   tseslint.configs.recommended,
   {
     rules: {
-      // `_name` marks a parameter kept for a signature (handler maps, interfaces).
+      /*
+       * A warning, not an error: an unused import is noise, not a bug, and must not fail
+       * CI for a file half-way through a change. `_name` marks a parameter kept for a
+       * signature (handler maps, interfaces).
+       */
       '@typescript-eslint/no-unused-vars': [
-        'error',
+        'warn',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
       ],
     },
