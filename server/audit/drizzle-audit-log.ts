@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { and, asc, eq, gt, isNotNull, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, DrizzleQueryError, eq, gt, isNotNull, max, sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -8,13 +8,7 @@ import type pg from 'pg';
 import { commandSchemas, systemCommandSchemas } from '../../shared/commands.js';
 import type { SessionEvent } from '../../shared/events.js';
 import type { AuditRecord } from '../store/session-store.js';
-import {
-  InvalidAuditRecordError,
-  MAX_AUDIT_PAGE,
-  type AuditLog,
-  type AuditQuery,
-  type AuditRow,
-} from './audit-log.js';
+import { InvalidAuditRecordError, MAX_AUDIT_PAGE, type AuditLog, type AuditQuery, type AuditRow } from './audit-log.js';
 import { migrateAuditDb } from './migrate.js';
 import { auditLogIn, type AuditLogTable, type NewAuditLogRow } from './schema.js';
 
@@ -58,17 +52,19 @@ export class DrizzleAuditLog implements AuditLog {
     const table = this.#table;
     // No conflict target: both partial unique indexes (events by seq, commands by id)
     // are arbiters, so a replayed batch, or a row repeated inside one, is skipped.
-    if (rows.length <= INSERT_CHUNK_ROWS) {
-      await this.#db.insert(table).values(rows).onConflictDoNothing();
-      return;
-    }
-    await this.#db.transaction(async (tx) => {
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-        await tx
-          .insert(table)
-          .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-          .onConflictDoNothing();
+    await driverErrors(async () => {
+      if (rows.length <= INSERT_CHUNK_ROWS) {
+        await this.#db.insert(table).values(rows).onConflictDoNothing();
+        return;
       }
+      await this.#db.transaction(async (tx) => {
+        for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+          await tx
+            .insert(table)
+            .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+            .onConflictDoNothing();
+        }
+      });
     });
   }
 
@@ -79,34 +75,37 @@ export class DrizzleAuditLog implements AuditLog {
     if (query.afterId !== undefined) filters.push(gt(t.id, query.afterId));
     if (query.entryType !== undefined) filters.push(eq(t.entryType, query.entryType));
     if (query.kind !== undefined) filters.push(eq(t.kind, query.kind));
-    const rows = await this.#db
-      .select({
-        id: t.id,
-        sessionId: t.sessionId,
-        seq: t.seq,
-        entryType: t.entryType,
-        kind: t.kind,
-        at: t.at,
-        actorId: t.actorId,
-        actorName: t.actorName,
-        actorRole: t.actorRole,
-        commandId: t.commandId,
-        payload: t.payload,
-      })
-      .from(t)
-      .where(and(...filters))
-      .orderBy(asc(t.id))
-      .limit(limit);
-    return rows;
+    return driverErrors(() =>
+      this.#db
+        .select({
+          id: t.id,
+          sessionId: t.sessionId,
+          seq: t.seq,
+          entryType: t.entryType,
+          kind: t.kind,
+          at: t.at,
+          actorId: t.actorId,
+          actorName: t.actorName,
+          actorRole: t.actorRole,
+          commandId: t.commandId,
+          payload: t.payload,
+        })
+        .from(t)
+        .where(and(...filters))
+        .orderBy(asc(t.id))
+        .limit(limit),
+    );
   }
 
   async highestSeq(sessionId: string): Promise<number> {
     const t = this.#table;
     // `seq is not null` lets the planner use the partial (session_id, seq) index.
-    const [row] = await this.#db
-      .select({ highest: max(t.seq) })
-      .from(t)
-      .where(and(eq(t.sessionId, sessionId), isNotNull(t.seq)));
+    const [row] = await driverErrors(() =>
+      this.#db
+        .select({ highest: max(t.seq) })
+        .from(t)
+        .where(and(eq(t.sessionId, sessionId), isNotNull(t.seq))),
+    );
     return row?.highest ?? 0;
   }
 
@@ -114,14 +113,16 @@ export class DrizzleAuditLog implements AuditLog {
     const t = this.#table;
     // A loose index scan: one index probe per session instead of reading every row, which
     // matters on start in embedded mode with a long log and few sessions.
-    const result = await this.#db.execute(sql`
+    const result = await driverErrors(() =>
+      this.#db.execute(sql`
       with recursive ids as (
         (select ${t.sessionId} as session_id from ${t} order by ${t.sessionId} limit 1)
         union all
         select (select ${t.sessionId} from ${t} where ${t.sessionId} > ids.session_id order by ${t.sessionId} limit 1)
         from ids where ids.session_id is not null
       )
-      select session_id from ids where session_id is not null`);
+      select session_id from ids where session_id is not null`),
+    );
     return (result as unknown as { rows: Array<{ session_id: string }> }).rows.map((row) => row.session_id);
   }
 
@@ -131,20 +132,22 @@ export class DrizzleAuditLog implements AuditLog {
     // Keyset pages over the (session_id, seq) index: memory stays at one page however
     // long the session, and each page starts where the last one ended.
     for (;;) {
-      const rows = await this.#db
-        .select({
-          seq: t.seq,
-          at: t.at,
-          commandId: t.commandId,
-          actorId: t.actorId,
-          actorName: t.actorName,
-          actorRole: t.actorRole,
-          payload: t.payload,
-        })
-        .from(t)
-        .where(and(eq(t.sessionId, sessionId), isNotNull(t.seq), gt(t.seq, afterSeq)))
-        .orderBy(asc(t.seq))
-        .limit(this.#eventsChunkSize);
+      const rows = await driverErrors(() =>
+        this.#db
+          .select({
+            seq: t.seq,
+            at: t.at,
+            commandId: t.commandId,
+            actorId: t.actorId,
+            actorName: t.actorName,
+            actorRole: t.actorRole,
+            payload: t.payload,
+          })
+          .from(t)
+          .where(and(eq(t.sessionId, sessionId), isNotNull(t.seq), gt(t.seq, afterSeq)))
+          .orderBy(asc(t.seq))
+          .limit(this.#eventsChunkSize),
+      );
       for (const row of rows) yield toEvent(row);
       const last = rows.at(-1);
       if (rows.length < this.#eventsChunkSize || last?.seq == null) return;
@@ -153,7 +156,7 @@ export class DrizzleAuditLog implements AuditLog {
   }
 
   async ping(): Promise<void> {
-    await this.#db.execute(sql`select 1`);
+    await driverErrors(() => this.#db.execute(sql`select 1`));
   }
 
   async close(): Promise<void> {
@@ -205,6 +208,19 @@ export async function createPgliteAuditLog(dataDir: string | undefined): Promise
   }
 }
 
+/**
+ * Rethrows the driver's own error (pg's DatabaseError with its SQLSTATE `code`, a socket
+ * error, PGlite's error) instead of drizzle's wrapper, whose message carries the query and
+ * every parameter: a whole batch of audit rows in each log line of a retry loop.
+ */
+async function driverErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw error instanceof DrizzleQueryError && error.cause !== undefined ? error.cause : error;
+  }
+}
+
 const KNOWN_COMMAND_KINDS: ReadonlySet<string> = new Set([
   ...Object.keys(commandSchemas),
   ...Object.keys(systemCommandSchemas),
@@ -221,7 +237,8 @@ function commandKind(command: unknown): string {
 }
 
 function toRow(record: AuditRecord): NewAuditLogRow {
-  const invalid = (why: string) => new InvalidAuditRecordError(`audit record of type ${String(record.type)}: ${why}`, record);
+  const invalid = (why: string) =>
+    new InvalidAuditRecordError(`audit record of type ${String(record.type)}: ${why}`, record);
   const text = (value: unknown, field: string): string => {
     if (typeof value !== 'string') throw invalid(`${field} is not a string`);
     return cleanString(value);

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, check, index, jsonb, pgSchema, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  jsonb,
+  pgSchema,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 /** 'event' | 'command' | 'refused', as AuditRecord['type']. */
 export type AuditEntryType = 'event' | 'command' | 'refused';
@@ -34,7 +45,9 @@ const columns = () => ({
  * (`public` in production). This is the table drizzle-kit generates migrations from.
  */
 export const auditLog = pgTable('audit_log', columns(), (t) => [
-  uniqueIndex('audit_log_session_seq_uq').on(t.sessionId, t.seq).where(sql`seq is not null`),
+  uniqueIndex('audit_log_session_seq_uq')
+    .on(t.sessionId, t.seq)
+    .where(sql`seq is not null`),
   uniqueIndex('audit_log_session_command_uq')
     .on(t.sessionId, t.commandId, t.entryType)
     .where(sql`entry_type <> 'event'`),
