@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sessionEventSchema } from '../../shared/events.js';
 import type { ErrorBody } from '../../shared/protocol.js';
 import { InvalidAuditRecordError, MAX_AUDIT_PAGE, type AuditLog, type AuditRow } from '../../server/audit/audit-log.js';
@@ -25,7 +25,12 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function readAll(log: AuditLog, sessionId: string, filter: { entryType?: AuditRow['entryType']; kind?: string } = {}, limit = 7) {
+async function readAll(
+  log: AuditLog,
+  sessionId: string,
+  filter: { entryType?: AuditRow['entryType']; kind?: string } = {},
+  limit = 7,
+) {
   const rows: AuditRow[] = [];
   let afterId: number | undefined;
   for (;;) {
@@ -94,7 +99,10 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
   it('keeps a command row and a refused row of one command id apart, and sessions apart', async () => {
     const id = session();
     const other = session();
-    await log.append([commandRecord(id, 'cmd-shared-0001', 1), refusedRecord(id, 'cmd-shared-0001', { kind: 'cue.send' })]);
+    await log.append([
+      commandRecord(id, 'cmd-shared-0001', 1),
+      refusedRecord(id, 'cmd-shared-0001', { kind: 'cue.send' }),
+    ]);
     await log.append([commandRecord(other, 'cmd-shared-0001', 1)]);
     expect((await readAll(log, id)).map((row) => row.entryType)).toEqual(['command', 'refused']);
     expect((await readAll(log, other)).map((row) => row.entryType)).toEqual(['command']);
@@ -128,7 +136,11 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
 
   it('stores refused commands, parsed or not, with their error', async () => {
     const id = session();
-    const error: ErrorBody = { code: 'invalid_command', message: 'bad', details: [{ path: ['severity'], message: 'Invalid option' }] };
+    const error: ErrorBody = {
+      code: 'invalid_command',
+      message: 'bad',
+      details: [{ path: ['severity'], message: 'Invalid option' }],
+    };
     await log.append([
       refusedRecord(id, 'cmd-refused-parsed', { kind: 'incident.raise', severity: 'sev9' }, error),
       refusedRecord(id, 'cmd-refused-raw01', 'not even an object'),
@@ -145,7 +157,10 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
       ['cmd-refused-nasty', 'unknown'],
     ]);
     expect(rows[0]!.payload).toEqual({ command: { kind: 'incident.raise', severity: 'sev9' }, error });
-    expect(rows[1]!.payload).toEqual({ command: 'not even an object', error: { code: 'forbidden', message: 'ops may not do that' } });
+    expect(rows[1]!.payload).toEqual({
+      command: 'not even an object',
+      error: { code: 'forbidden', message: 'ops may not do that' },
+    });
     expect(rows[3]!.payload).toMatchObject({ command: { kind: 'x\uFFFDy', text: 'a\uFFFDb' } });
     expect(await log.highestSeq(id)).toBe(0);
   });
@@ -154,9 +169,15 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
     const id = session();
     const good = eventRecords(id, sampleEvents(id, 1, 600));
     const [bad] = eventRecords(id, sampleEvents(id, 601, 1));
-    const badAt = { ...bad!, event: { ...(bad as Extract<AuditRecord, { type: 'event' }>).event, at: Number.NaN } } as AuditRecord;
+    const badAt = {
+      ...bad!,
+      event: { ...(bad as Extract<AuditRecord, { type: 'event' }>).event, at: Number.NaN },
+    } as AuditRecord;
     await expect(log.append([...good, badAt])).rejects.toBeInstanceOf(InvalidAuditRecordError);
-    const badSeq = { ...bad!, event: { ...(bad as Extract<AuditRecord, { type: 'event' }>).event, seq: 0 } } as AuditRecord;
+    const badSeq = {
+      ...bad!,
+      event: { ...(bad as Extract<AuditRecord, { type: 'event' }>).event, seq: 0 },
+    } as AuditRecord;
     await expect(log.append([badSeq])).rejects.toBeInstanceOf(InvalidAuditRecordError);
     expect(await log.read(id, { limit: 10 })).toEqual([]);
   });
@@ -178,7 +199,9 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
     const events = await readAll(log, id, { entryType: 'event' }, 4);
     expect(events.map((row) => row.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(await readAll(log, id, { entryType: 'command' }, 3)).toHaveLength(10);
-    expect((await readAll(log, id, { entryType: 'refused' })).map((row) => row.commandId)).toEqual(['cmd-refused-page']);
+    expect((await readAll(log, id, { entryType: 'refused' })).map((row) => row.commandId)).toEqual([
+      'cmd-refused-page',
+    ]);
 
     const cues = await readAll(log, id, { kind: 'cue.sent' }, 2);
     expect(cues.length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createPgAuditLog } from '../../server/audit/drizzle-audit-log.js';
 import { migrateAuditDb } from '../../server/audit/migrate.js';
 import { commandWithEvents } from '../support/audit-records.js';
@@ -84,7 +84,9 @@ describe.skipIf(!postgresUp)('AuditLog on Postgres (node-postgres)', () => {
       expect(table.rows[0].ok).toBe(true);
       // Each client went back to its pool without the lock.
       for (const one of instances) {
-        const held = await one.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`);
+        const held = await one.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()`,
+        );
         expect(held.rows[0].n).toBe(0);
       }
     });

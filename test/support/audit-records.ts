@@ -105,7 +105,12 @@ function body(seq: number, sessionId: string): Record<string, unknown> {
 }
 
 /** Events seq fromSeq … fromSeq+count-1 of a session, as the domain would stamp them. */
-export function sampleEvents(sessionId: string, fromSeq: number, count: number, commandId = `cmd-${sessionId}-${fromSeq}`): SessionEvent[] {
+export function sampleEvents(
+  sessionId: string,
+  fromSeq: number,
+  count: number,
+  commandId = `cmd-${sessionId}-${fromSeq}`,
+): SessionEvent[] {
   return Array.from({ length: count }, (_, i) => {
     const seq = fromSeq + i;
     return {
