@@ -57,7 +57,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger || undefined,
     logger: deps.logger ? undefined : false,
     bodyLimit: MAX_FRAME_BYTES * 16,
-    disableRequestLogging: true,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
