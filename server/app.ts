@@ -14,6 +14,7 @@ import { CommandService } from './command-service.js';
 import type { Config } from './config.js';
 import { CueroomError, HTTP_STATUS, toErrorBody } from './errors.js';
 import { gatewayPlugin } from './gateway/ws-gateway.js';
+import { consolePage } from './http/console-page.js';
 import { restRoutes } from './http/routes.js';
 import { Metrics } from './metrics.js';
 import type { EventFeed, SessionStore } from './store/session-store.js';
@@ -117,5 +118,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
   });
   await app.register(restRoutes);
+  await app.register(consolePage);
   return app;
 }

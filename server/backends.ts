@@ -6,7 +6,7 @@ import { AuditWriter } from './audit/audit-writer.js';
 import { createPgAuditLog, createPgliteAuditLog } from './audit/drizzle-audit-log.js';
 import type { Config } from './config.js';
 import { foldEvents, initialState } from './domain/index.js';
-import { MemorySessionStore } from './store/memory-session-store.js';
+import { MemoryEventFeed, MemorySessionStore } from './store/memory-session-store.js';
 import type { EventFeed, SessionStore } from './store/session-store.js';
 import path from 'node:path';
 
@@ -49,17 +49,18 @@ export async function createEmbeddedBackends(config: Config, log: Logger): Promi
     onError: (error, info) => log.warn({ err: error, ...info }, 'audit write failed; retrying'),
   });
   const store = new MemorySessionStore({ onCommit: (records) => writer.write(records) });
+  const feed = new MemoryEventFeed(store);
   const restored = await restoreSessions(store, audit);
   if (restored) log.info({ sessions: restored }, 'sessions rebuilt from the audit log');
   return {
     kind: 'embedded',
     store,
-    feed: store.feed,
+    feed,
     audit,
     auditBacklog: () => writer.pending(),
     ping: () => audit.ping(),
     close: async () => {
-      await store.feed.close();
+      await feed.close();
       await writer.close({ timeoutMs: config.shutdownGraceMs });
       await store.close();
       await audit.close();
