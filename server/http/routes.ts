@@ -20,6 +20,7 @@ const resultSchema = z.union([
   z.object({ ok: z.literal(true), seq: z.number().int(), lastSeq: z.number().int(), duplicate: z.boolean() }),
   z.object({ ok: z.literal(false), duplicate: z.boolean(), error: errorBodySchema }),
 ]);
+const commandReply = z.union([resultSchema, errorBodySchema]);
 
 /** The REST API: what integrations need, with the same command semantics as the WebSocket. */
 export const restRoutes = fp(
@@ -208,7 +209,18 @@ export const restRoutes = fp(
           description: 'The `id` is the idempotency key: the same id is applied once and answered the same every time.',
           params: sessionParams,
           body: z.object({ id: commandIdSchema, command: z.unknown() }),
-          response: { 200: resultSchema, 400: resultSchema, 403: resultSchema, 404: resultSchema, 409: resultSchema, 429: resultSchema, 503: resultSchema },
+          // A refused command answers with its result; a request refused before it (auth, a
+          // malformed body) answers with a plain error body.
+          response: {
+            200: resultSchema,
+            400: commandReply,
+            401: commandReply,
+            403: commandReply,
+            404: commandReply,
+            409: commandReply,
+            429: commandReply,
+            503: commandReply,
+          },
         },
       },
       async (request, reply) => {
