@@ -1,13 +1,14 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { SessionEvent } from '../shared/events.js';
-import type { AuditLog } from './audit/audit-log.js';
+import { MAX_AUDIT_PAGE, type AuditLog } from './audit/audit-log.js';
 import { AuditWriter } from './audit/audit-writer.js';
 import { createPgAuditLog, createPgliteAuditLog } from './audit/drizzle-audit-log.js';
 import type { Config } from './config.js';
 import { foldEvents, initialState } from './domain/index.js';
-import { MemoryEventFeed, MemorySessionStore } from './store/memory-session-store.js';
-import type { EventFeed, SessionStore } from './store/session-store.js';
+import { MemoryEventFeed, MemorySessionStore, type RestoredCommand } from './store/memory-session-store.js';
+import type { CommandResult, EventFeed, SessionStore } from './store/session-store.js';
+import type { ErrorBody } from '../shared/protocol.js';
 import path from 'node:path';
 
 /** Everything the app needs from infrastructure, and how to shut it down in order. */
@@ -81,8 +82,35 @@ export async function restoreSessions(store: MemorySessionStore, audit: AuditLog
       if (recent.length > tail * 2) recent.splice(0, recent.length - tail);
     }
     if (state.seq === 0) continue;
-    store.restore(state, recent.slice(-tail));
+    store.restore(state, recent.slice(-tail), await recentResults(audit, sessionId, Date.now() - RESULT_MEMORY_MS));
     count++;
   }
   return count;
+}
+
+/** How long command results are remembered for idempotency: a day, as in the Redis store. */
+const RESULT_MEMORY_MS = 24 * 3600 * 1000;
+
+/**
+ * Results of the commands of the last day, read back from the audit log, so a console that
+ * retries a command across a restart still gets its first answer instead of a second apply.
+ */
+async function recentResults(audit: AuditLog, sessionId: string, since: number): Promise<RestoredCommand[]> {
+  const restored: RestoredCommand[] = [];
+  for (const entryType of ['command', 'refused'] as const) {
+    let afterId: number | undefined;
+    for (;;) {
+      const rows = await audit.read(sessionId, { entryType, afterId, limit: MAX_AUDIT_PAGE });
+      for (const row of rows) {
+        if (row.at.getTime() < since) continue;
+        const payload = row.payload as { result?: CommandResult; error?: ErrorBody };
+        const result: CommandResult | undefined =
+          entryType === 'command' ? payload.result : payload.error ? { ok: false, error: payload.error } : undefined;
+        if (result) restored.push({ commandId: row.commandId, result, at: row.at.getTime() });
+      }
+      if (rows.length < MAX_AUDIT_PAGE) break;
+      afterId = rows.at(-1)!.id;
+    }
+  }
+  return restored;
 }
