@@ -38,9 +38,29 @@ export class SessionHub {
     this.started ??= (async () => {
       const state = await this.store.load(this.sessionId);
       this.seq = state?.seq ?? 0;
-      this.unsubscribe = this.feed.subscribe(this.sessionId, this.seq, (events) => this.receive(events));
+      this.subscribeFrom(this.seq);
     })();
     return this.started;
+  }
+
+  private subscribeFrom(seq: number): void {
+    this.unsubscribe = this.feed.subscribe(this.sessionId, seq, (events) => this.receive(events), {
+      onLost: () => void this.recover(),
+    });
+  }
+
+  /**
+   * The feed could not deliver without a gap (this instance fell behind the retained
+   * window): start again from the store's seq and bring every console up to date, by
+   * replay where it can and by snapshot where it cannot.
+   */
+  private async recover(): Promise<void> {
+    this.unsubscribe = null;
+    this.pending = [];
+    const state = await this.store.load(this.sessionId);
+    this.seq = state?.seq ?? this.seq;
+    this.subscribeFrom(this.seq);
+    await Promise.all([...this.consoles].map((console) => this.sync(console, console.cursor)));
   }
 
   stop(): void {
