@@ -4,9 +4,7 @@ import type { SessionState } from '../../shared/model.js';
 import type { Actor } from '../../shared/roles.js';
 
 /** What a command came to: the seqs of its events, or the error it was refused with. */
-export type CommandResult =
-  | { ok: true; seq: number; lastSeq: number }
-  | { ok: false; error: ErrorBody };
+export type CommandResult = { ok: true; seq: number; lastSeq: number } | { ok: false; error: ErrorBody };
 
 /** The command as received, for the audit log. */
 export interface CommandRecord {
@@ -96,6 +94,16 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
+export interface SubscribeOptions {
+  /**
+   * Called (once, instead of any further `onEvents`) when events after the subscription's
+   * position are no longer retained, so delivering them without a gap is impossible; the
+   * subscription is over. The caller sends a snapshot and subscribes again from its seq.
+   * Default: the feed reports it on stderr.
+   */
+  onLost?: () => void;
+}
+
 /**
  * Delivers the events of sessions to this instance, for its consoles.
  */
@@ -103,8 +111,38 @@ export interface EventFeed {
   /**
    * Calls `onEvents` with every event of the session with seq > afterSeq, in seq order,
    * with no gap and no duplicate, until the returned function is called. Batches may hold
-   * several events.
+   * several events. Calls are asynchronous (never from inside `subscribe`).
    */
-  subscribe(sessionId: string, afterSeq: number, onEvents: (events: SessionEvent[]) => void): () => void;
+  subscribe(
+    sessionId: string,
+    afterSeq: number,
+    onEvents: (events: SessionEvent[]) => void,
+    options?: SubscribeOptions,
+  ): () => void;
   close(): Promise<void>;
+}
+
+/**
+ * Checks what every store requires of an apply before touching anything: at least one
+ * event, seqs expectedSeq+1… in order, and a session is created by `session.created` of
+ * its own id. A failure is a bug of the caller, thrown as a TypeError.
+ */
+export function validateApplyInput({ record, expectedSeq, events }: ApplyInput): void {
+  if (!Number.isSafeInteger(expectedSeq) || expectedSeq < 0)
+    throw new TypeError(`expectedSeq must be a non-negative integer, got ${expectedSeq}`);
+  if (events.length === 0) throw new TypeError('apply needs at least one event');
+  events.forEach((event, index) => {
+    if (event.seq !== expectedSeq + 1 + index) {
+      throw new TypeError(
+        `event ${index} of command ${record.commandId} has seq ${event.seq}, expected ${expectedSeq + 1 + index}`,
+      );
+    }
+  });
+  const first = events[0]!;
+  if ((expectedSeq === 0) !== (first.kind === 'session.created')) {
+    throw new TypeError('a session is created by applying session.created at expectedSeq 0, and only then');
+  }
+  if (first.kind === 'session.created' && first.sessionId !== record.sessionId) {
+    throw new TypeError(`session.created for ${first.sessionId} applied to session ${record.sessionId}`);
+  }
 }
