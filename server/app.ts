@@ -33,7 +33,7 @@ export interface AppDeps {
   feed: EventFeed;
   audit: AuditLog;
   /** Audit records accepted but not yet in the audit database (for /metrics). */
-  auditBacklog: () => number;
+  auditBacklog: () => number | Promise<number>;
   /** Answers when every backend does (for /readyz); throws otherwise. */
   ping: () => Promise<void>;
   logger: FastifyBaseLogger | false;

@@ -17,7 +17,7 @@ export interface Backends {
   store: SessionStore;
   feed: EventFeed;
   audit: AuditLog;
-  auditBacklog: () => number;
+  auditBacklog: () => number | Promise<number>;
   ping: () => Promise<void>;
   /** Stop readers → flush audit → quit Redis → end the pool (STYLE.md's shutdown order, after the sockets). */
   close: () => Promise<void>;

@@ -10,7 +10,11 @@ import { CueroomError, toErrorBody } from './errors.js';
 import type { CommandRecord, CommandResult, SessionStore } from './store/session-store.js';
 
 /** How often a command is decided again after losing a race for the session's next seq. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 10;
+/** Upper bound of the random pause before deciding again, times the attempt number, in ms. */
+const CONFLICT_BACKOFF_MS = 5;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface CommandOutcome {
   result: CommandResult;
@@ -33,6 +37,9 @@ export interface CreateSessionInput {
  * WebSocket gateway and the REST API, so both answer the same way.
  */
 export class CommandService {
+  /** Tail of the queue of commands per session on this instance. */
+  private readonly queues = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: SessionStore,
     private readonly clock: () => number = Date.now,
@@ -100,8 +107,28 @@ export class CommandService {
     return state;
   }
 
-  private async run(record: CommandRecord, command: Command | SystemCommand, kind: string): Promise<CommandOutcome> {
+  /**
+   * Commands of one session run one at a time on this instance: racing them against each
+   * other would only burn compare-and-set retries. Across instances the store's
+   * compare-and-set decides, and the loser decides again after a short, jittered pause.
+   */
+  private run(record: CommandRecord, command: Command | SystemCommand, kind: string): Promise<CommandOutcome> {
+    const previous = this.queues.get(record.sessionId) ?? Promise.resolve();
+    const next = previous.then(() => this.runNow(record, command, kind));
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(record.sessionId, tail);
+    void tail.then(() => {
+      if (this.queues.get(record.sessionId) === tail) this.queues.delete(record.sessionId);
+    });
+    return next;
+  }
+
+  private async runNow(record: CommandRecord, command: Command | SystemCommand, kind: string): Promise<CommandOutcome> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(Math.random() * CONFLICT_BACKOFF_MS * attempt);
       const state = await this.store.load(record.sessionId);
       if (!state) {
         // Not audited: there is no session to file it under, and unknown ids must not create keys.

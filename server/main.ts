@@ -8,7 +8,8 @@ import { resolveSecrets } from './secrets.js';
 
 async function createBackends(config: Config, log: ReturnType<typeof createLogger>): Promise<Backends> {
   if (!config.redisUrl) return createEmbeddedBackends(config, log);
-  throw new Error('REDIS_URL is set but the Redis backend is not wired in yet');
+  const { createRedisBackends } = await import('./redis-backends.js');
+  return createRedisBackends(config, log);
 }
 
 async function main(): Promise<void> {

@@ -40,14 +40,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(auditBacklog: () => number) {
+  constructor(auditBacklog: () => number | Promise<number>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cueroom_' });
     new Gauge({
       name: 'cueroom_audit_backlog',
       help: 'Audit records accepted but not yet confirmed in the audit database',
       registers: [this.registry],
-      collect() {
-        this.set(auditBacklog());
+      async collect() {
+        this.set(await auditBacklog());
       },
     });
   }

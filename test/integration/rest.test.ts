@@ -123,6 +123,9 @@ for (const backend of await backendsUnderTest()) {
       await cr.goLive(id);
       const ops = await cr.invite(id, 'ops');
       for (let i = 0; i < 7; i++) await cr.command(id, ops, { kind: 'cue.send', to: ['host'], text: `cue ${i}` });
+      const state = (await cr.backends.store.load(id))!;
+      // With Redis the audit log catches up from the stream a moment after the ack.
+      await expect.poll(() => cr.backends.audit.highestSeq(id), { timeout: 15_000 }).toBeGreaterThanOrEqual(state.seq);
       const seen: number[] = [];
       let after: number | null = 0;
       while (after !== null) {
@@ -131,7 +134,6 @@ for (const backend of await backendsUnderTest()) {
         seen.push(...page.body.rows.map((row: { seq: number }) => row.seq));
         after = page.body.next;
       }
-      const state = (await cr.backends.store.load(id))!;
       expect(seen).toEqual(Array.from({ length: state.seq }, (_, i) => i + 1));
       const cohost = await cr.invite(id, 'cohost');
       expect((await cr.request('GET', `/v1/sessions/${id}/audit`, { token: cohost })).status).toBe(403);
