@@ -14,6 +14,10 @@ export const TEST_ORIGIN = 'http://console.test';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 const TOKEN_SECRET = 'test-token-secret-0123456789-0123456789';
 
+/** A parsed response body: its shape is what the assertions of each test check. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by the tests' assertions
+type Body = any;
+
 export interface Cueroom {
   app: FastifyInstance;
   backends: Backends;
@@ -25,9 +29,9 @@ export interface Cueroom {
   invite(sessionId: string, role: Role, name?: string, personId?: string): Promise<string>;
   /** Opens a console over a real WebSocket. */
   connect(token: string, options?: { since?: number; origin?: string }): Promise<TestConsole>;
-  request(method: string, url: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+  request(method: string, url: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; body: Body }>;
   /** Runs a command as an ops/other console through REST. */
-  command(sessionId: string, token: string, command: unknown, id?: string): Promise<{ status: number; body: any }>;
+  command(sessionId: string, token: string, command: unknown, id?: string): Promise<{ status: number; body: Body }>;
   /** Sessions go live: preflight, then live with the override. */
   goLive(sessionId: string): Promise<void>;
   close(): Promise<void>;
