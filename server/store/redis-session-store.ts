@@ -149,7 +149,14 @@ export class RedisSessionStore implements SessionStore {
 
     const [status, value] = reply;
     if (status === 'duplicate') return { status: 'duplicate', result: JSON.parse(String(value)) as CommandResult };
-    if (status === 'conflict') return { status: 'conflict', currentSeq: Number(value) };
+    if (status === 'conflict') {
+      const currentSeq = Number(value);
+      // A cache ahead of Redis (Redis lost writes: a restart without AOF) would make every
+      // decide conflict again: drop it, the next load reads what Redis has.
+      const cached = this.cache.get(sessionId);
+      if (cached && cached.state.seq > currentSeq) this.cache.delete(sessionId);
+      return { status: 'conflict', currentSeq };
+    }
 
     const cached = this.cache.get(sessionId);
     if (cached && cached.state.seq === expectedSeq) {

@@ -182,6 +182,19 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       expect((await b.readSince('s-two', 0))?.map((e) => e.seq)).toEqual(Array.from({ length: 44 }, (_, i) => i + 1));
     });
 
+    it('recovers when Redis lost writes its cache still holds (a restart without AOF)', async () => {
+      fixture = await redisFixture();
+      const [a, b] = [fixture.store as RedisSessionStore, fixture.writer as RedisSessionStore];
+      await createSession(a, 's-lost');
+      for (let n = 1; n <= 3; n++) await run(a, 's-lost', `c-${n}`, [itemAdded(`i-${n}`)]);
+      await deletePrefix(fixture.redis, `${fixture.prefix}:${a.keys.tag('s-lost')}`);
+      await createSession(b, 's-lost');
+      await run(b, 's-lost', 'c-b', [itemAdded('b')]);
+      const outcome = await run(a, 's-lost', 'c-after', [itemAdded('after')]);
+      expect(outcome.result).toEqual({ ok: true, seq: 3, lastSeq: 3 });
+      expect((await a.load('s-lost'))?.checklist.map((i) => i.id)).toEqual(['b', 'after']);
+    });
+
     it('trims never past the audit floor, the given floor or the snapshot, nor younger entries', async () => {
       let now = 1_000_000;
       fixture = await redisFixture({ snapshotEvery: 1000, now: () => now });
