@@ -269,6 +269,12 @@ export class RedisAuditShipper {
       )) as [string, StreamEntry[]][] | null;
       const mine = toDelivered(this.keys, own);
       if (mine.length > 0) await this.ship(mine);
+      // Entries it held that were deleted meanwhile come back as [id, null]: nothing to ship,
+      // but left pending they would hold the audit floor (and so trimming) back for ever.
+      const gone = (own ?? []).flatMap(([, entries]) =>
+        entries.filter((entry) => entry && !entry[1]).map(([id]) => id),
+      );
+      if (gone.length > 0) await this.command.xack(key, this.keys.auditGroup, ...gone);
     }
   }
 
