@@ -51,6 +51,13 @@ declare module 'fastify' {
 }
 
 const RATE_WINDOW_MS = 10_000;
+/** How long shutdown waits for consoles to answer the close frame before cutting them off. */
+const CLOSE_HANDSHAKE_MS = 1_000;
+
+function closedPromise(socket: WebSocket): Promise<void> {
+  if (socket.readyState === socket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
 
 /**
  * The consoles' WebSocket endpoint: authenticates before the upgrade, keeps one hub per
@@ -134,15 +141,16 @@ export class Gateway {
     };
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (!limiter.take()) {
-        refuse(new CueroomError(ErrorCode.RateLimited, 'Too many messages; slow down and retry with the same command ids.'));
-        return;
-      }
       let message: unknown;
       try {
         message = JSON.parse(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString());
       } catch {
         refuse(CueroomError.invalid('The frame is not JSON; send {"type":"command","id":…,"command":{…}}.'));
+        return;
+      }
+      if (!limiter.take()) {
+        // Parsed first so the refusal names the command: the console retries that id later.
+        refuse(new CueroomError(ErrorCode.RateLimited, 'Too many messages; slow down and retry with the same command id.'), idOf(message));
         return;
       }
       const envelope = clientMessageSchema.safeParse(message);
@@ -203,6 +211,13 @@ export class Gateway {
     const closing = [...this.consoles];
     for (const console of closing) console.close(CloseCode.ServerRestarting, 'server restarting');
     await Promise.allSettled(closing.map((console) => this.recordLeave(console)));
+    // A console that does not finish the close handshake (stalled, or gone) is cut off,
+    // so shutdown never waits on a peer.
+    await Promise.race([
+      Promise.all(closing.map((console) => closedPromise(console.socket))),
+      new Promise((resolve) => setTimeout(resolve, CLOSE_HANDSHAKE_MS).unref()),
+    ]);
+    for (const console of closing) if (console.socket.readyState !== console.socket.CLOSED) console.socket.terminate();
     for (const hub of this.hubs.values()) hub.stop();
     this.hubs.clear();
   }
