@@ -5,8 +5,8 @@ import type { LogLevel } from './config.js';
  * JSON logs; pretty only on a TTY. Tokens never reach the log: the Authorization header
  * and the `token` query parameter of WebSocket upgrades are redacted.
  */
-export function createLogger(level: LogLevel, instanceId: string): Logger {
-  return pino({
+export function createLogger(level: LogLevel, instanceId: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { instance: instanceId },
     redact: {
@@ -18,8 +18,12 @@ export function createLogger(level: LogLevel, instanceId: string): Logger {
         return { id: request.id, method: request.method, url: redactUrl(request.url) };
       },
     },
-    transport: process.stdout.isTTY ? { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } : undefined,
-  });
+  };
+  if (destination) return pino(options, destination);
+  if (process.stdout.isTTY) {
+    options.transport = { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } };
+  }
+  return pino(options);
 }
 
 export function redactUrl(url: string): string {

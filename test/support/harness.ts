@@ -43,6 +43,8 @@ export interface StartOptions {
   /** Data folder for the embedded mode; a temp folder removed on close when not given. */
   dataDir?: string;
   env?: Record<string, string>;
+  /** The app's logger; default silent (TEST_LOG_LEVEL to see it). */
+  logger?: pino.Logger;
 }
 
 export async function startCueroom(options: StartOptions = {}): Promise<Cueroom> {
@@ -58,7 +60,7 @@ export async function startCueroom(options: StartOptions = {}): Promise<Cueroom>
     WS_HEARTBEAT_MS: '60000',
     ...options.env,
   });
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const backends = await (options.backends ?? createEmbeddedBackends)(config, log);
   const app = await buildApp({
     config: { ...config, adminToken: ADMIN_TOKEN, tokenSecret: TOKEN_SECRET, publicUrl: 'http://localhost' },
