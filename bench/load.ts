@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -487,7 +487,7 @@ export async function waitUntil(
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
 export interface HttpAnswer {
   status: number;
@@ -537,6 +537,52 @@ export function expectStatus(answer: HttpAnswer, expected: number, what: string)
     throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 400)}`);
   }
   return answer.body;
+}
+
+/**
+ * A few of Cueroom's Prometheus metrics (event-loop delay since the previous scrape, GC
+ * time, audit backlog); null when the server has no /metrics (the baseline).
+ */
+export async function scrapeMetrics(baseUrl: string): Promise<Record<string, number> | null> {
+  try {
+    const answer = await httpJson('GET', `${baseUrl}/metrics`, null, undefined, 5000);
+    if (answer.status !== 200 || typeof answer.body !== 'string') return null;
+    const wanted: Record<string, string> = {
+      eventLoopP50Ms: 'cueroom_nodejs_eventloop_lag_p50_seconds',
+      eventLoopP99Ms: 'cueroom_nodejs_eventloop_lag_p99_seconds',
+      eventLoopMaxMs: 'cueroom_nodejs_eventloop_lag_max_seconds',
+      auditBacklog: 'cueroom_audit_backlog',
+    };
+    const out: Record<string, number> = {};
+    let gcSeconds = 0;
+    for (const line of answer.body.split('\n')) {
+      if (line.startsWith('#')) continue;
+      const [name, value] = [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))];
+      for (const [key, metric] of Object.entries(wanted)) {
+        if (name === metric) out[key] = key.endsWith('Ms') ? value * 1000 : value;
+      }
+      if (name.startsWith('cueroom_nodejs_gc_duration_seconds_sum')) gcSeconds += value;
+    }
+    out.gcSeconds = gcSeconds;
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Redis `INFO commandstats` as command → calls (via redis-cli); null when it cannot be read. */
+export function redisCommandCalls(redisUrl: string): Map<string, number> | null {
+  try {
+    const text = execFileSync('redis-cli', ['-u', redisUrl, 'info', 'commandstats'], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    const calls = new Map<string, number>();
+    for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
+    return calls;
+  } catch {
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -599,6 +645,35 @@ export function cpuMeter(read: () => number): () => { cpuSeconds: number; wallSe
     const cpuSeconds = read() - cpu0;
     const wallSeconds = (performance.now() - wall0) / 1000;
     return { cpuSeconds, wallSeconds, percent: (100 * cpuSeconds) / wallSeconds };
+  };
+}
+
+/** Pids of the processes whose command name (/proc/<pid>/comm) is one of `names`. */
+export function pidsNamed(names: readonly string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds used so far by the processes named `names` (those alive at both readings count). */
+export function namedCpuSeconds(names: readonly string[]): () => number {
+  return () => {
+    let total = 0;
+    for (const pid of pidsNamed(names)) {
+      try {
+        total += procCpuSeconds(pid);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return total;
   };
 }
 

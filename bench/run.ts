@@ -8,18 +8,19 @@
  *
  * Options: --only=bigroom|busynight  --targets=cueroom,baseline  --consoles=N
  * --steps=50,100,150  --step-seconds=S  --sessions=N  --busy-seconds=S  --idle=N
- * --probe-every=N  --no-pin  --doc / --no-doc  --keep-data  --backend=embedded
+ * --probe-every=N  --no-pin  --doc / --no-doc  --keep-data  --backend=embedded  --profile
  * Env: BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/test).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { Summary } from './load.js';
-import { bigRoom, busyNight, type BigRoomResult, type BusyNightResult } from './scenarios.js';
+import { waitUntil, type Summary } from './load.js';
+import { bigRoom, busyNight, type BigRoomResult, type BusyNightResult, type SideFigures } from './scenarios.js';
 import { BaselineTarget, CueroomTarget, ROOT, hasTaskset, uniqueTag, type Target } from './targets.js';
 
 // ---------------------------------------------------------------------------------------
@@ -56,6 +57,8 @@ const options = {
   /** `embedded` runs Cueroom without REDIS_URL and DATABASE_URL (memory store, PGlite): for trying the bench out. */
   backend: value('backend') ?? 'redis',
   keepData: flag('keep-data'),
+  /** Writes a V8 CPU profile of each Cueroom server to bench/results/…/profile-<scenario>/ (summarise with bench/profile-summary.ts). */
+  profile: flag('profile'),
   redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
 };
@@ -128,8 +131,48 @@ interface Outcome<T> {
   log?: ReturnType<Target['server']['logSummary']>;
 }
 
+function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Waits (up to 30 s) for Redis and Postgres to accept connections. */
+async function backendsUp(): Promise<void> {
+  const ok = await waitUntil(
+    async () => (await reachable(options.redisUrl, 6379)) && (await reachable(options.databaseUrl, 5432)),
+    30_000,
+    500,
+  );
+  if (!ok)
+    throw new Error(`Redis (${options.redisUrl}) or Postgres (${options.databaseUrl}) is not accepting connections`);
+}
+
 async function startTarget(name: string, scenario: string, pinCpu: number | null): Promise<Target> {
-  const logFile = path.join(resultsDir, `${scenario}-${name}.log`);
+  if (name === 'cueroom' && options.backend !== 'embedded') {
+    await backendsUp();
+    try {
+      return await startOnce(name, scenario, pinCpu);
+    } catch (error) {
+      // Another user of this machine's Postgres or Redis may have restarted it: one more try.
+      log(`  ${name}: did not start (${(error as Error).message.slice(0, 200)}); retrying once`);
+      await backendsUp();
+      return startOnce(name, scenario, pinCpu, '-retry');
+    }
+  }
+  return startOnce(name, scenario, pinCpu);
+}
+
+async function startOnce(name: string, scenario: string, pinCpu: number | null, suffix = ''): Promise<Target> {
+  const logFile = path.join(resultsDir, `${scenario}-${name}${suffix}.log`);
   if (name === 'baseline') return BaselineTarget.start({ logFile, pinCpu });
   if (name === 'cueroom') {
     const embedded = options.backend === 'embedded';
@@ -141,6 +184,7 @@ async function startTarget(name: string, scenario: string, pinCpu: number | null
       dataDir: path.join(resultsDir, 'data'),
       pinCpu,
       runTag: `${tag}-${scenario}`,
+      profileDir: options.profile ? path.join(resultsDir, `profile-${scenario}`) : undefined,
     });
   }
   throw new Error(`unknown target ${name}`);
@@ -179,8 +223,9 @@ async function runScenario<T>(
 }
 
 /**
- * Removes what a Cueroom run left behind: its Redis keys (its own prefix) and its audit
- * rows (its own session ids). Skipped with --keep-data.
+ * Removes the Redis keys a Cueroom run left behind (its own prefix). Its audit rows stay:
+ * the table is append-only (a trigger refuses DELETE), and the run's session ids are its
+ * own. Skipped with --keep-data.
  */
 async function cleanUp(scenario: string): Promise<void> {
   const prefix = `bench-${tag}-${scenario}:`;
@@ -200,22 +245,7 @@ async function cleanUp(scenario: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
-  const client = new pg.Client({ connectionString: options.databaseUrl });
-  client.on('error', () => undefined);
-  let rows = 0;
-  try {
-    await client.connect();
-    const deleted = await client.query(
-      `delete from audit_log where session_id like $1 or session_id like $2 or session_id like $3`,
-      [`br-${tag}%`, `bn-${tag}-%`, `bi-${tag}-%`],
-    );
-    rows = deleted.rowCount ?? 0;
-  } catch (error) {
-    log(`  could not delete the run's audit rows: ${(error as Error).message}`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  log(`  cleaned up: ${keys} Redis keys, ${rows} audit rows`);
+  log(`  cleaned up: ${keys} Redis keys`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,9 +255,14 @@ const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const ms = (n: number) => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 const lat = (s: Summary) => (s.count ? `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}` : '–');
-/** CPU busy on the machine beyond the server and the generator (Redis, Postgres, kernel, anything else). */
-const rest = (r: { serverCpuPct: number; clientCpuPct: number; cpusPct: number[] }) =>
-  `${f0(r.cpusPct.reduce((a, b) => a + b, 0) - r.serverCpuPct - r.clientCpuPct)}%`;
+type CpuFigures = { serverCpuPct: number; clientCpuPct: number; cpusPct: number[]; side: SideFigures };
+/** Redis and Postgres CPU, and what else kept the CPUs busy (kernel network work, other processes). */
+const rest = (r: CpuFigures) =>
+  `${f0(r.side.redisPct)}% / ${f0(r.side.postgresPct)}% / ${f0(
+    r.cpusPct.reduce((a, b) => a + b, 0) - r.serverCpuPct - r.clientCpuPct - r.side.redisPct - r.side.postgresPct,
+  )}%`;
+const loop = (r: CpuFigures) =>
+  r.side.metrics ? `${ms(r.side.metrics.eventLoopP99Ms)} / ${ms(r.side.metrics.eventLoopMaxMs)}` : '–';
 const errs = (e: Record<string, number>) =>
   Object.keys(e).length
     ? Object.entries(e)
@@ -251,14 +286,14 @@ function renderBigRoom(outcomes: Outcome<BigRoomResult>[]): string {
     lines.push('');
   }
   lines.push(
-    '| server | events/s | deliveries/s offered | deliveries/s achieved | delivered | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | frames/s | server CPU | load-gen CPU | rest of machine | server RSS (MB) | errors |',
+    '| server | events/s | deliveries/s offered | deliveries/s achieved | delivered | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | frames/s | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
   );
-  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const o of outcomes) {
     if (!o.result) continue;
     for (const s of o.result.steps) {
       lines.push(
-        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
+        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${loop(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
       );
     }
   }
@@ -284,20 +319,20 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
   lines.push('');
   lines.push(
     'Per session: host, 2 cohosts, 2 tech, ops, 2 observers. 2 health samples/s (tech WebSocket), ' +
-      '5 viewer questions/s (REST ingest, one question per request), cohosts flag 25% and dismiss 10% of questions, ' +
+      '5 viewer questions/s (REST ingest: one chat bot per session, one request at a time carrying the questions that arrived meanwhile), cohosts flag 25% and dismiss 10% of questions, ' +
       'the host answers flagged ones, a product switch every 10 s, an incident every 15 s (raised, acknowledged, resolved), ' +
       'a cue to the host every 20 s (acknowledged).',
   );
   lines.push('');
   lines.push(
-    '| server | commands/s sent | accepted/s | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | ack round trip p50 / p99 (ms) | REST ingest p50 / p99 (ms) | deliveries/s | server CPU | load-gen CPU | rest of machine | server RSS (MB) | errors |',
+    '| server | commands/s sent | accepted/s | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | ack round trip p50 / p99 (ms) | REST ingest p50 / p99 (ms) | deliveries/s | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
   );
-  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const o of outcomes) {
     if (!o.result) continue;
     const r = o.result;
     lines.push(
-      `| ${r.label} | ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${lat(r.accepted)} | ${lat(r.sent)} | ${ms(r.ackRtt.p50)} / ${ms(r.ackRtt.p99)} | ${ms(r.restRtt.p50)} / ${ms(r.restRtt.p99)} | ${f0(r.deliveriesPerSec)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${rest(r)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${errs(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${r.gaps || r.duplicates ? `; gaps ${r.gaps}, dups ${r.duplicates}` : ''}${Object.keys(r.closes).length ? `; closed ${errs(r.closes)}` : ''} |`,
+      `| ${r.label} | ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${lat(r.accepted)} | ${lat(r.sent)} | ${ms(r.ackRtt.p50)} / ${ms(r.ackRtt.p99)} | ${ms(r.restRtt.p50)} / ${ms(r.restRtt.p99)} | ${f0(r.deliveriesPerSec)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${rest(r)} | ${loop(r)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${errs(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${r.gaps || r.duplicates ? `; gaps ${r.gaps}, dups ${r.duplicates}` : ''}${Object.keys(r.closes).length ? `; closed ${errs(r.closes)}` : ''} |`,
     );
   }
   lines.push('');
@@ -315,6 +350,13 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
         `**missing: ${f0(a.missing)}**${a.missing ? ` (e.g. ${a.missingExamples.join(', ')})` : ''}, ` +
         `checked ${f1(a.convergeSeconds)} s after the load stopped.`,
     );
+    const backlog = o.result.side.metrics?.auditBacklog;
+    if (a.lastRowSeconds !== undefined || backlog !== undefined) {
+      lines.push(
+        `- audit backlog (\`cueroom_audit_backlog\`) when the load stopped: ${f0(backlog ?? Number.NaN)} records; ` +
+          `the last row of the load window was written ${f1(a.lastRowSeconds ?? Number.NaN)} s after the load stopped.`,
+      );
+    }
     if (a.lag) {
       lines.push(
         `- audit lag (recorded_at − at) over the ${f0(a.lag.rows)} rows of the load window: p50 ${ms(a.lag.p50)} ms, p99 ${ms(a.lag.p99)} ms, max ${ms(a.lag.max)} ms.`,
@@ -342,7 +384,7 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
           Object.entries(r.offered)
             .map(([k, v]) => `${k} ×${f0(v)}`)
             .join(', ') +
-          ' (plus triage and acknowledgements sent in reaction).',
+          ` (plus triage and acknowledgements sent in reaction); the questions went in ${f0(r.restRequests)} ingest requests.`,
       );
     } else lines.push(`- ${o.target}: not run: ${o.notRun}`);
   }
@@ -423,7 +465,6 @@ async function main() {
           questionsPerSec: 5,
           idleConsoles: options.idle,
           connectBatch: 50,
-          maxInflightHttp: 256,
           databaseUrl: target.name === 'cueroom' && options.backend !== 'embedded' ? options.databaseUrl : null,
           auditTimeoutMs: 60_000,
         },

@@ -15,8 +15,11 @@ import {
   cpuMeter,
   mapLimit,
   paced,
+  namedCpuSeconds,
   procCpuSeconds,
   procRssBytes,
+  redisCommandCalls,
+  scrapeMetrics,
   selfCpuSeconds,
   sendTimes,
   systemCpuMeter,
@@ -112,6 +115,38 @@ async function medianRss(pid: number, samples = 5, everyMs = 300): Promise<numbe
   return values[Math.floor(values.length / 2)]!;
 }
 
+/** CPU of Redis and Postgres (every process of those names on the machine) and the server's own metrics over a window. */
+async function sideMeters(baseUrl: string, redisUrl: string | null) {
+  const redis = cpuMeter(namedCpuSeconds(['redis-server']));
+  const postgres = cpuMeter(namedCpuSeconds(['postgres']));
+  const before = await scrapeMetrics(baseUrl);
+  const callsBefore = redisUrl ? redisCommandCalls(redisUrl) : null;
+  return async () => {
+    const redisPct = redis().percent;
+    const postgresPct = postgres().percent;
+    const callsAfter = redisUrl ? redisCommandCalls(redisUrl) : null;
+    /** Redis commands run during the window (by anyone on that Redis), most frequent first. */
+    const redisCalls: Record<string, number> = {};
+    if (callsBefore && callsAfter) {
+      const deltas = [...callsAfter].map(([name, n]) => [name, n - (callsBefore.get(name) ?? 0)] as const);
+      for (const [name, n] of deltas.filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1])) redisCalls[name] = n;
+    }
+    const after = await scrapeMetrics(baseUrl);
+    const metrics =
+      before && after
+        ? {
+            eventLoopP99Ms: after.eventLoopP99Ms ?? Number.NaN,
+            eventLoopMaxMs: after.eventLoopMaxMs ?? Number.NaN,
+            gcSeconds: (after.gcSeconds ?? 0) - (before.gcSeconds ?? 0),
+            auditBacklog: after.auditBacklog ?? Number.NaN,
+          }
+        : null;
+    return { redisPct, postgresPct, metrics, redisCalls };
+  };
+}
+
+export type SideFigures = Awaited<ReturnType<Awaited<ReturnType<typeof sideMeters>>>>;
+
 const errorsOf = (stats: Stats) => Object.fromEntries([...stats.errors].sort((a, b) => b[1] - a[1]));
 const closesOf = (stats: Stats) => Object.fromEntries(stats.closes);
 
@@ -148,6 +183,8 @@ export interface StepResult {
   clientCpuPct: number;
   /** Busy % of each CPU of the machine over the window (the server's, the generator's, and Redis/Postgres wherever they ran). */
   cpusPct: number[];
+  /** Redis and Postgres CPU, and the server's event-loop delay and GC time, over the window. */
+  side: SideFigures;
   serverRssMB: number;
   serverPeakRssMB: number;
   framesPerSec: number;
@@ -240,12 +277,14 @@ export async function bigRoom(
     const serverCpu = cpuMeter(() => procCpuSeconds(pid));
     const selfCpu = cpuMeter(selfCpuSeconds);
     const machineCpu = systemCpuMeter();
+    const side = await sideMeters(target.server.baseUrl, target.redisUrl);
     const rss = watchRss(pid);
     const windowMs = options.stepSeconds * 1000;
     const published = await paced(rate, windowMs, () => publisher.command(commandId(`${tag}-r${rate}`), sample()));
     const server = serverCpu();
     const self = selfCpu();
     const cpus = machineCpu();
+    const sides = await side();
     const inWindow = stats.deliveries;
     const framesInWindow = stats.frames;
     const peak = rss.stop();
@@ -270,6 +309,7 @@ export async function bigRoom(
       serverCpuPct: server.percent,
       clientCpuPct: self.percent,
       cpusPct: cpus,
+      side: sides,
       serverRssMB: rssNow / MB,
       serverPeakRssMB: peak / MB,
       framesPerSec: framesInWindow / server.wallSeconds,
@@ -282,7 +322,8 @@ export async function bigRoom(
       `  ${target.name} ${rate}/s: ${Math.round(result.deliveriesPerSec)} deliveries/s of ${result.offeredPerSec} offered, ` +
         `complete ${result.completePct.toFixed(1)}%, accepted→received p50 ${result.accepted.p50} p99 ${result.accepted.p99} ` +
         `max ${result.accepted.max} ms, server CPU ${result.serverCpuPct.toFixed(0)}%, client CPU ${result.clientCpuPct.toFixed(0)}%, ` +
-        `CPUs busy ${cpus.map((c) => `${c.toFixed(0)}%`).join(' ')}` +
+        `CPUs busy ${cpus.map((c) => `${c.toFixed(0)}%`).join(' ')}, Redis ${sides.redisPct.toFixed(0)}%, Postgres ${sides.postgresPct.toFixed(0)}%` +
+        (sides.metrics ? `, event loop p99 ${sides.metrics.eventLoopP99Ms.toFixed(0)} ms` : '') +
         (stats.errorCount() ? `, errors ${JSON.stringify(result.errors)}` : ''),
     );
     // A step that could not finish (consoles cut off, or the server far behind) ends the ramp.
@@ -297,7 +338,8 @@ export async function bigRoom(
   }
   useStats(consoles, new Stats());
   for (const c of consoles) c.close();
-  await sleep(500);
+  // Let the server record the consoles leaving before it is stopped.
+  await sleep(3000);
   return {
     target: target.name,
     label: target.label,
@@ -325,7 +367,6 @@ export interface BusyNightOptions {
   /** Extra idle consoles opened to measure memory per console. */
   idleConsoles: number;
   connectBatch: number;
-  maxInflightHttp: number;
   /** Postgres URL to check the audit log, or null (the baseline has none). */
   databaseUrl: string | null;
   auditTimeoutMs: number;
@@ -336,9 +377,11 @@ export interface AuditCheck {
   rowsFound: number;
   missing: number;
   missingExamples: string[];
-  /** Seconds after the load stopped until every acked command had its row (or the timeout). */
+  /** Seconds from the end of the load until every acked command had its row (or the check gave up). */
   convergeSeconds: number;
   lag: { rows: number; p50: number; p99: number; max: number } | null;
+  /** When the last row of the load window was written, in seconds after the load stopped. */
+  lastRowSeconds?: number;
   error?: string;
 }
 
@@ -364,9 +407,12 @@ export interface BusyNightResult {
   sent: Summary;
   ackRtt: Summary;
   restRtt: Summary;
+  /** Ingest requests made (fewer than questions when questions queued behind a slow request). */
+  restRequests: number;
   serverCpuPct: number;
   clientCpuPct: number;
   cpusPct: number[];
+  side: SideFigures;
   serverRssMB: number;
   serverPeakRssMB: number;
   gaps: number;
@@ -394,6 +440,9 @@ interface Room {
   product: number;
   incidents: number;
   cues: number;
+  /** Questions waiting for the session's chat bot to post them. */
+  questions: QuestionInput[];
+  posting: boolean;
 }
 
 export async function busyNight(
@@ -477,6 +526,8 @@ export async function busyNight(
       product: r % LINEUP.length,
       incidents: 0,
       cues: 0,
+      questions: [],
+      posting: false,
     });
   });
   await settle(() => stats, 1000, 60_000);
@@ -523,49 +574,60 @@ export async function busyNight(
   const restRtt = new Samples();
   let restOk = 0;
   let inflight = 0;
+  let requests = 0;
   const S = rooms.length;
   const windowMs = options.seconds * 1000;
   const offered: Record<string, number> = {};
   const count = (what: string) => (offered[what] = (offered[what] ?? 0) + 1);
 
+  // One chat bot per session: one request at a time, carrying every question that arrived
+  // while the previous one was in flight (one question per request while the server keeps up).
   const postQuestion = (room: Room, n: number) => {
     count('question.submit');
-    if (inflight >= options.maxInflightHttp) {
-      stats.error('not_sent_http_backlog');
-      return;
-    }
     const question: QuestionInput = {
       text: `Does product ${room.product + 1} come in blue? (${n})`,
       author: `viewer${n % 977}`,
       source: 'bench',
       externalId: `${tag}-${n.toString(36)}`,
     };
-    const id = target.questionCommandId(question);
-    const t0 = performance.now();
-    sendTimes.set(id, t0);
+    sendTimes.set(target.questionCommandId(question), performance.now());
+    room.questions.push(question);
+    pump(room);
+  };
+  const pump = (room: Room) => {
+    if (room.posting || room.questions.length === 0) return;
+    const batch = room.questions.splice(0, 100);
+    room.posting = true;
     inflight++;
+    requests++;
+    const t0 = performance.now();
     target
-      .postQuestions(room.id, room.ingestToken, [question])
+      .postQuestions(room.id, room.ingestToken, batch)
       .then((answer: Json) => {
         restRtt.add(performance.now() - t0);
         if (answer.status !== 200) {
           stats.error(`http_${answer.status}_${answer.body?.code ?? ''}`);
           return;
         }
-        for (const result of answer.body.results as Json[]) {
+        (answer.body.results as Json[]).forEach((result, i) => {
           if (result.ok) {
             restOk++;
-            ackedIds.push(id);
+            ackedIds.push(target.questionCommandId(batch[i]!));
           } else stats.error(String(result.error?.code));
-        }
+        });
       })
       .catch(() => stats.error('http_failed'))
-      .finally(() => inflight--);
+      .finally(() => {
+        inflight--;
+        room.posting = false;
+        pump(room);
+      });
   };
 
   const serverCpu = cpuMeter(() => procCpuSeconds(pid));
   const selfCpu = cpuMeter(selfCpuSeconds);
   const machineCpu = systemCpuMeter();
+  const side = await sideMeters(target.server.baseUrl, target.redisUrl);
   const rss = watchRss(pid);
   const loadStart = Date.now();
   loadEnd = loadStart + windowMs;
@@ -625,14 +687,42 @@ export async function busyNight(
   const server = serverCpu();
   const self = selfCpu();
   const cpus = machineCpu();
+  const sides = await side();
   const peak = rss.stop();
   const rssNow = procRssBytes(pid);
   const ackedInWindow = stats.acksOk + restOk;
+  log(
+    `  ${target.name}: ${ackedInWindow} commands acknowledged in the window, server CPU ${server.percent.toFixed(0)}%, ` +
+      `Redis ${sides.redisPct.toFixed(0)}%, Postgres ${sides.postgresPct.toFixed(0)}%, load-gen ${self.percent.toFixed(0)}%` +
+      (sides.metrics
+        ? `, event loop p99 ${sides.metrics.eventLoopP99Ms.toFixed(0)} ms, audit backlog ${sides.metrics.auditBacklog}`
+        : ''),
+  );
+  const redisTotal = Object.values(sides.redisCalls).reduce((a, b) => a + b, 0);
+  if (redisTotal) {
+    log(
+      `  ${target.name}: Redis ran ${redisTotal} commands in the window (${(redisTotal / Math.max(1, ackedInWindow)).toFixed(1)} per acknowledged command): ` +
+        Object.entries(sides.redisCalls)
+          .slice(0, 10)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+    );
+  }
   const deliveriesInWindow = stats.deliveries;
   // Let what is in flight land (bounded), then count what never got an answer.
-  await waitUntil(() => inflight === 0 && opened.consoles.every((c) => c.pendingCount === 0), 15_000, 50);
+  await waitUntil(
+    () =>
+      inflight === 0 &&
+      rooms.every((r) => r.questions.length === 0) &&
+      opened.consoles.every((c) => c.pendingCount === 0),
+    15_000,
+    50,
+  );
   await settle(() => stats, 500, 10_000);
-  const unanswered = inflight + opened.consoles.reduce((n, c) => n + c.pendingCount, 0);
+  const unanswered =
+    inflight +
+    rooms.reduce((n, r) => n + r.questions.length, 0) +
+    opened.consoles.reduce((n, c) => n + c.pendingCount, 0);
   for (const id of stats.ackedIds) ackedIds.push(id);
   const closes = closesOf(stats);
   const gaps = stats.gaps;
@@ -646,7 +736,7 @@ export async function busyNight(
   }
   for (const c of opened.consoles) c.close();
   for (const c of idleOpened.consoles) c.close();
-  await sleep(500);
+  await sleep(3000);
 
   const totalOffered = wsSent + (offered['question.submit'] ?? 0);
   return {
@@ -669,9 +759,11 @@ export async function busyNight(
     sent: stats.sent.summary(),
     ackRtt: stats.ackRtt.summary(),
     restRtt: restRtt.summary(),
+    restRequests: requests,
     serverCpuPct: server.percent,
     clientCpuPct: self.percent,
     cpusPct: cpus,
+    side: sides,
     serverRssMB: rssNow / MB,
     serverPeakRssMB: peak / MB,
     gaps,
@@ -696,7 +788,6 @@ async function checkAudit(
 ): Promise<AuditCheck> {
   const client = new pg.Client({ connectionString: databaseUrl });
   client.on('error', () => undefined);
-  const t0 = performance.now();
   const result: AuditCheck = {
     ackedCommands: new Set(ackedIds).size,
     rowsFound: 0,
@@ -723,7 +814,7 @@ async function checkAudit(
       timeoutMs,
       1000,
     );
-    result.convergeSeconds = (performance.now() - t0) / 1000;
+    result.convergeSeconds = (Date.now() - loadEnd) / 1000;
     result.missing = missing.length;
     result.missingExamples = missing.slice(0, 5);
     const lag = await client.query<{ rows: number; p50: number; p99: number; max: number }>(
@@ -738,6 +829,12 @@ async function checkAudit(
     );
     const row = lag.rows[0];
     if (row) result.lag = { rows: row.rows, p50: Number(row.p50), p99: Number(row.p99), max: Number(row.max) };
+    const last = await client.query<{ last: Date | null }>(
+      `select max(recorded_at) as last from audit_log where session_id like $1 and at <= $2`,
+      [`${sessionPrefix}%`, new Date(loadEnd)],
+    );
+    const lastAt = last.rows[0]?.last;
+    if (lastAt) result.lastRowSeconds = (lastAt.getTime() - loadEnd) / 1000;
   } catch (error) {
     result.error = (error as Error).message;
   } finally {

@@ -60,8 +60,9 @@ export class ServerProcess {
     logFile: string;
     pinCpu: number | null;
     readyTimeoutMs?: number;
+    nodeArgs?: string[];
   }): Promise<ServerProcess> {
-    const nodeArgs = ['--import', 'tsx', options.entry];
+    const nodeArgs = [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry];
     const [command, args] =
       options.pinCpu === null
         ? [process.execPath, nodeArgs]
@@ -184,6 +185,8 @@ export interface Target {
   readonly name: 'cueroom' | 'baseline';
   readonly label: string;
   readonly server: ServerProcess;
+  /** The Redis the server uses, if any (for its command statistics). */
+  readonly redisUrl: string | null;
   /** Creates a session and brings it live with a lineup; returns the ids of the commands it got acked. */
   createLiveSession(sessionId: string, title: string): Promise<string[]>;
   /** An invite token for one role and person. */
@@ -207,6 +210,7 @@ export class CueroomTarget implements Target {
 
   private constructor(
     readonly label: string,
+    readonly redisUrl: string | null,
     readonly server: ServerProcess,
     private readonly adminToken: string,
     private readonly runTag: string,
@@ -222,6 +226,8 @@ export class CueroomTarget implements Target {
     pinCpu: number | null;
     runTag: string;
     extraEnv?: Record<string, string>;
+    /** A folder to write a V8 CPU profile of the server into (node --cpu-prof), written when it exits. */
+    profileDir?: string;
   }): Promise<CueroomTarget> {
     const entry = path.join(ROOT, 'server', 'main.ts');
     if (!existsSync(entry)) throw new Error('server/main.ts does not exist yet');
@@ -232,6 +238,7 @@ export class CueroomTarget implements Target {
       port,
       logFile: options.logFile,
       pinCpu: options.pinCpu,
+      nodeArgs: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
       env: {
         HOST: '127.0.0.1',
         REDIS_URL: options.redisUrl ?? '',
@@ -251,7 +258,7 @@ export class CueroomTarget implements Target {
     const label = options.redisUrl
       ? `Cueroom (Redis${options.databaseUrl ? ' + Postgres' : ''})`
       : `Cueroom (embedded: memory + ${options.databaseUrl ? 'Postgres' : 'PGlite'})`;
-    return new CueroomTarget(label, server, adminToken, options.runTag);
+    return new CueroomTarget(label, options.redisUrl, server, adminToken, options.runTag);
   }
 
   async createLiveSession(sessionId: string, title: string): Promise<string[]> {
@@ -316,6 +323,7 @@ export class CueroomTarget implements Target {
 export class BaselineTarget implements Target {
   readonly name = 'baseline';
   readonly label = 'bare ws broadcast';
+  readonly redisUrl = null;
 
   private constructor(readonly server: ServerProcess) {}
 
