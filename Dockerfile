@@ -1,11 +1,21 @@
 # syntax=docker/dockerfile:1
-# Cueroom server. The server runs from TypeScript through tsx (a runtime dependency), so
-# there is no compile stage: one stage installs production dependencies, the other runs.
+# Cueroom server. The server runs from TypeScript through tsx (a runtime dependency); the
+# only build is the web console (Vite, a dev dependency), made in its own stage.
 
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY shared ./shared
+COPY server/domain ./server/domain
+COPY web-console ./web-console
+RUN npm run build:console
 
 FROM node:20-slim
 WORKDIR /app
@@ -15,6 +25,7 @@ ENV HOST=0.0.0.0 \
     DATA_DIR=/app/data
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
+COPY --from=console /app/web-console/dist ./web-console/dist
 # Runs as the image's unprivileged `node` user; only the data folder is writable.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
@@ -23,5 +34,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `npm start` is `tsx server/main.ts`; npm and tsx both pass SIGTERM on to the server,
-# which then shuts down in order within SHUTDOWN_GRACE_MS.
-CMD ["npm", "start"]
+# which then shuts down in order within SHUTDOWN_GRACE_MS. --ignore-scripts skips prestart
+# (the console build): the image has no Vite and already holds the built console.
+CMD ["npm", "start", "--ignore-scripts"]
