@@ -14,6 +14,7 @@ import { CommandService } from './command-service.js';
 import type { Config } from './config.js';
 import { CueroomError, HTTP_STATUS, toErrorBody } from './errors.js';
 import { gatewayPlugin } from './gateway/ws-gateway.js';
+import { HealthMonitor } from './health/health-monitor.js';
 import { consolePage } from './http/console-page.js';
 import { restRoutes } from './http/routes.js';
 import { Metrics } from './metrics.js';
@@ -46,6 +47,7 @@ declare module 'fastify' {
     commands: CommandService;
     tokens: TokenService;
     metrics: Metrics;
+    health: HealthMonitor;
   }
 }
 
@@ -69,6 +71,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('commands', commands);
   app.decorate('tokens', tokens);
   app.decorate('metrics', metrics);
+  const health = new HealthMonitor(commands, deps.store, {
+    clock: deps.clock,
+    onError: (error, action) =>
+      app.log.warn({ err: error, sessionId: action.sessionId, rule: action.rule }, 'health rule action failed'),
+  });
+  health.start();
+  app.decorate('health', health);
+  app.addHook('onClose', async () => health.stop());
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

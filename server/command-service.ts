@@ -4,6 +4,7 @@ import { commandIdSchema, commandSchema, commandSchemas, type Command, type Syst
 import { ErrorCode } from '../shared/errors.js';
 import { isAllowed } from '../shared/permissions.js';
 import type { Actor } from '../shared/roles.js';
+import type { SessionEvent } from '../shared/events.js';
 import type { SessionState } from '../shared/model.js';
 import { createSessionEvent, decide, stamp } from './domain/index.js';
 import { CueroomError, toErrorBody } from './errors.js';
@@ -39,6 +40,7 @@ export interface CreateSessionInput {
 export class CommandService {
   /** Tail of the queue of commands per session on this instance. */
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly appliedListeners = new Set<AppliedListener>();
 
   constructor(
     private readonly store: SessionStore,
@@ -80,6 +82,15 @@ export class CommandService {
     const seen = await this.store.result(sessionId, commandId);
     if (seen) return { result: seen, kind: command.kind, duplicate: true };
     return this.run(record, command, command.kind);
+  }
+
+  /**
+   * Calls `listener` with the events of every command applied through this instance (the
+   * health rules see each sample here, before any fan-out coalescing). Returns the unsubscribe.
+   */
+  onApplied(listener: AppliedListener): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
   }
 
   /** Creates a session with its first event; an existing id is a conflict. */
@@ -142,7 +153,16 @@ export class CommandService {
       if (!decision.ok) return this.refuse(record, decision.error, kind);
       const events = stamp(decision.events, state.seq, { now: record.at, commandId: record.commandId }, record.actor);
       const outcome = await this.store.apply({ record, expectedSeq: state.seq, events });
-      if (outcome.status === 'applied') return { result: outcome.result, kind, duplicate: false };
+      if (outcome.status === 'applied') {
+        for (const listener of this.appliedListeners) {
+          try {
+            listener(record.sessionId, events);
+          } catch {
+            // A listener's failure is its own; the command was applied and is answered as such.
+          }
+        }
+        return { result: outcome.result, kind, duplicate: false };
+      }
       if (outcome.status === 'duplicate') return { result: outcome.result, kind, duplicate: true };
     }
     return this.refuse(
@@ -160,6 +180,8 @@ export class CommandService {
     return { result, kind, duplicate: false };
   }
 }
+
+export type AppliedListener = (sessionId: string, events: readonly SessionEvent[]) => void;
 
 export const SYSTEM_ACTOR: Actor = { id: 'cueroom', name: 'Cueroom', role: 'system' };
 

@@ -32,6 +32,7 @@ export const AUDIENCE: Readonly<Record<EventKind, readonly Role[]>> = {
   'incident.pushed_to_host': INCIDENTS,
   'incident.resolved': INCIDENTS,
   'incident.reopened': INCIDENTS,
+  'incident.signal_changed': INCIDENTS,
 
   'lineup.set': PRODUCTS,
   'product.switched': PRODUCTS,
@@ -52,6 +53,7 @@ export const AUDIENCE: Readonly<Record<EventKind, readonly Role[]>> = {
   'cue.acknowledged': CUES,
 
   'health.sampled': HEALTH,
+  'health.rules_set': HEALTH,
 
   'presence.joined': PRESENCE,
   'presence.changed': PRESENCE,
@@ -87,6 +89,7 @@ export function canSee(role: Role, event: SessionEvent): boolean {
     case 'incident.pushed_to_host':
     case 'incident.resolved':
     case 'incident.reopened':
+    case 'incident.signal_changed':
       // The host also hears the change that takes an incident off its screen.
       return role !== 'host' || incidentVisibleToHost(event.incident) || event.wasVisibleToHost;
     case 'question.submitted':

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { healthRuleNameSchema, healthRulesPatchSchema } from './health.js';
 import {
   healthSampleSchema,
+  incidentSignalSchema,
   idSchema,
   incidentCategorySchema,
   productInputSchema,
@@ -71,6 +73,11 @@ export const commandSchemas = {
     kind: z.literal('incident.resolve'),
     incidentId: idSchema,
     resolution: z.string().trim().max(2000).optional(),
+    /**
+     * Resolve an incident the health rules raised while its signal still breaches. Refused
+     * without it; with it, the override is in the audit log with the command.
+     */
+    force: z.boolean().default(false),
   }),
   'incident.reopen': z.object({ kind: z.literal('incident.reopen'), incidentId: idSchema }),
 
@@ -100,7 +107,11 @@ export const commandSchemas = {
   }),
   'question.upvote': z.object({ kind: z.literal('question.upvote'), questionId: idSchema, voter: text(128) }),
   'question.flag': z.object({ kind: z.literal('question.flag'), questionId: idSchema }),
-  'question.pin': z.object({ kind: z.literal('question.pin'), questionId: idSchema, pinned: z.boolean().default(true) }),
+  'question.pin': z.object({
+    kind: z.literal('question.pin'),
+    questionId: idSchema,
+    pinned: z.boolean().default(true),
+  }),
   'question.set_priority': z.object({
     kind: z.literal('question.set_priority'),
     questionId: idSchema,
@@ -119,6 +130,8 @@ export const commandSchemas = {
   'cue.acknowledge': z.object({ kind: z.literal('cue.acknowledge'), cueId: idSchema }),
 
   'health.sample': z.object({ kind: z.literal('health.sample'), sample: healthSampleSchema }),
+  /** Changes the session's health rules, rule by rule (fields left out keep their value). */
+  'health.set_rules': z.object({ kind: z.literal('health.set_rules'), rules: healthRulesPatchSchema }),
 } as const;
 
 export type CommandKind = keyof typeof commandSchemas;
@@ -143,8 +156,33 @@ export const systemCommandSchemas = {
     consoleId: z.string(),
   }),
   'presence.close': z.object({ kind: z.literal('presence.close'), personId: z.string(), consoleId: z.string() }),
+  /** A health rule breached: raises the incident of `dedupeKey`, or marks its open incident breaching again. */
+  'signal.breach': z.object({
+    kind: z.literal('signal.breach'),
+    dedupeKey: z.string().min(1).max(128),
+    severity: severitySchema,
+    category: incidentCategorySchema,
+    title: z.string().min(1).max(200),
+    detail: z.string().max(2000),
+    signal: incidentSignalSchema,
+  }),
+  /** The rule's signal is good again; the incident stays open until the hysteresis time passed. */
+  'signal.clear': z.object({
+    kind: z.literal('signal.clear'),
+    dedupeKey: z.string().min(1).max(128),
+    rule: healthRuleNameSchema,
+  }),
+  /** Good for the hysteresis time: the incident resolves itself. */
+  'signal.resolve': z.object({
+    kind: z.literal('signal.resolve'),
+    dedupeKey: z.string().min(1).max(128),
+    rule: healthRuleNameSchema,
+    resolution: z.string().max(2000),
+  }),
 } as const;
-export type SystemCommand = { [K in keyof typeof systemCommandSchemas]: z.output<(typeof systemCommandSchemas)[K]> }[keyof typeof systemCommandSchemas];
+export type SystemCommand = {
+  [K in keyof typeof systemCommandSchemas]: z.output<(typeof systemCommandSchemas)[K]>;
+}[keyof typeof systemCommandSchemas];
 
 /** The command id is the idempotency key: the same id is applied once and answered the same every time. */
 export const commandIdSchema = z

@@ -12,6 +12,7 @@ import {
   sessionStatusSchema,
   timestampSchema,
 } from './model.js';
+import { healthRulesSchema } from './health.js';
 import { actorSchema } from './roles.js';
 
 /** Fields every event carries. `seq` is 1, 2, 3… per session, with no gaps. */
@@ -51,7 +52,10 @@ export const eventBodySchemas = {
     uncheckedItems: z.array(z.string()),
     reason: z.string().nullable(),
   }),
-  'session.checklist_item_added': z.object({ kind: z.literal('session.checklist_item_added'), item: checklistItemSchema }),
+  'session.checklist_item_added': z.object({
+    kind: z.literal('session.checklist_item_added'),
+    item: checklistItemSchema,
+  }),
   'session.checklist_item_checked': z.object({
     kind: z.literal('session.checklist_item_checked'),
     item: checklistItemSchema,
@@ -71,6 +75,8 @@ export const eventBodySchemas = {
   'incident.pushed_to_host': incidentChange('incident.pushed_to_host'),
   'incident.resolved': incidentChange('incident.resolved'),
   'incident.reopened': incidentChange('incident.reopened'),
+  /** The health signal behind an automatic incident breaches again or is good again (`incident.signal`). */
+  'incident.signal_changed': incidentChange('incident.signal_changed'),
 
   'lineup.set': z.object({ kind: z.literal('lineup.set'), products: z.array(productSchema) }),
   'product.switched': z.object({
@@ -103,6 +109,8 @@ export const eventBodySchemas = {
   'cue.acknowledged': z.object({ kind: z.literal('cue.acknowledged'), cue: cueSchema, by: z.string() }),
 
   'health.sampled': z.object({ kind: z.literal('health.sampled'), sample: healthSampleSchema }),
+  /** The session's health rules after a change (the whole set). */
+  'health.rules_set': z.object({ kind: z.literal('health.rules_set'), rules: healthRulesSchema }),
 
   /** A person's first console opened. */
   'presence.joined': z.object({ kind: z.literal('presence.joined'), entry: presenceEntrySchema }),

@@ -1,5 +1,6 @@
 export * from './roles.js';
 export * from './errors.js';
+export * from './health.js';
 export * from './model.js';
 export * from './commands.js';
 export * from './events.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { destinationSchema, healthRuleNameSchema, healthRulesSchema } from './health.js';
 import { crewRoleSchema } from './roles.js';
 
 /** Identifiers chosen by clients (or derived from the command id): short, printable, no spaces. */
@@ -64,6 +65,37 @@ export const questionSchema = z.object({
 });
 export type Question = z.infer<typeof questionSchema>;
 
+export const healthSampleSchema = z.object({
+  ts: timestampSchema,
+  bitrateKbps: z.number().nonnegative(),
+  fps: z.number().nonnegative(),
+  droppedFrames: z.number().int().nonnegative(),
+  rttMs: z.number().nonnegative().optional(),
+  viewers: z.number().int().nonnegative().optional(),
+  encoderCpu: z.number().min(0).max(100).optional(),
+  /** Where the stream goes, each with its vendor's status word; the session shows the worst. */
+  destinations: z.array(destinationSchema).max(20).optional(),
+});
+export type HealthSample = z.infer<typeof healthSampleSchema>;
+
+export const incidentSignalSchema = z.object({
+  rule: healthRuleNameSchema,
+  /** False once the signal is good again (the incident then resolves itself after the hysteresis time). */
+  breaching: z.boolean(),
+  since: timestampSchema,
+  clearedAt: timestampSchema.nullable(),
+  /** The sample that breached (null for the watchdog: there was none). */
+  sample: healthSampleSchema.nullable(),
+  context: z.object({
+    productId: z.string().nullable(),
+    productName: z.string().nullable(),
+    viewers: z.number().int().nonnegative().nullable(),
+    /** Names of the tech crew present when it breached. */
+    techOnDuty: z.array(z.string()),
+  }),
+});
+export type IncidentSignal = z.infer<typeof incidentSignalSchema>;
+
 export const SEVERITIES = ['sev1', 'sev2', 'sev3'] as const;
 export const severitySchema = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof severitySchema>;
@@ -107,6 +139,8 @@ export const incidentSchema = z.object({
   resolvedAt: timestampSchema.nullable(),
   reopenedAt: timestampSchema.nullable(),
   notes: z.array(incidentNoteSchema),
+  /** Set on incidents the health rules raised: the rule, whether it still breaches, and what was on air. */
+  signal: incidentSignalSchema.nullable().optional(),
 });
 export type Incident = z.infer<typeof incidentSchema>;
 
@@ -122,17 +156,6 @@ export const cueSchema = z.object({
   acknowledgedAt: timestampSchema.nullable(),
 });
 export type Cue = z.infer<typeof cueSchema>;
-
-export const healthSampleSchema = z.object({
-  ts: timestampSchema,
-  bitrateKbps: z.number().nonnegative(),
-  fps: z.number().nonnegative(),
-  droppedFrames: z.number().int().nonnegative(),
-  rttMs: z.number().nonnegative().optional(),
-  viewers: z.number().int().nonnegative().optional(),
-  encoderCpu: z.number().min(0).max(100).optional(),
-});
-export type HealthSample = z.infer<typeof healthSampleSchema>;
 
 export const presenceEntrySchema = z.object({
   personId: z.string(),
@@ -168,6 +191,8 @@ export const sessionStateSchema = z.object({
     latest: healthSampleSchema.nullable(),
     window: z.array(healthSampleSchema),
     targetBitrateKbps: z.number().positive().nullable(),
+    /** The session's health rules; absent or null means the defaults (DEFAULT_HEALTH_RULES). */
+    rules: healthRulesSchema.nullable().optional(),
   }),
   presence: z.record(z.string(), presenceEntrySchema),
   /** Counter behind `Question.order`. */

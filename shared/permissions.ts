@@ -46,6 +46,7 @@ export const PERMISSIONS: Readonly<Record<CommandKind, readonly Role[]>> = {
   'cue.acknowledge': CREW,
 
   'health.sample': ['tech', 'ingest'],
+  'health.set_rules': RESPONDERS,
 };
 
 export function isAllowed(role: Role, kind: CommandKind): boolean {
@@ -96,4 +97,5 @@ export const ACCEPTED_IN: Readonly<Record<CommandKind, readonly SessionStatus[]>
   'cue.acknowledge': RUNNING,
 
   'health.sample': RUNNING,
+  'health.set_rules': OPEN,
 };

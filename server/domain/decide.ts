@@ -13,6 +13,7 @@ import type {
   SessionStatus,
   Severity,
 } from '../../shared/model.js';
+import { DEFAULT_HEALTH_RULES, mergeRules } from '../../shared/health.js';
 import { ACCEPTED_IN } from '../../shared/permissions.js';
 import { CREW_ROLES, type Actor, type CrewRole } from '../../shared/roles.js';
 import { CueroomError } from '../errors.js';
@@ -73,7 +74,7 @@ export function decide(
 }
 
 function isSystemCommand(command: Command | SystemCommand): command is SystemCommand {
-  return command.kind === 'presence.open' || command.kind === 'presence.close';
+  return Object.hasOwn(systemHandlers, command.kind);
 }
 
 /**
@@ -158,6 +159,7 @@ const SUBJECT: Readonly<Record<CommandKind, string>> = {
   'cue.send': 'cues',
   'cue.acknowledge': 'cues',
   'health.sample': 'health samples',
+  'health.set_rules': 'health rule changes',
 };
 
 const ORDER: readonly SessionStatus[] = ['scheduled', 'preflight', 'live', 'ended'];
@@ -415,10 +417,25 @@ const commandHandlers: CommandHandlers = {
 
   'incident.resolve': onIncident((incident, command, actor, ctx) => {
     if (incident.status === 'resolved') return conflict(`Incident '${incident.id}' is already resolved.`);
+    if (incident.signal?.breaching && !command.force) {
+      return conflict(
+        `Incident '${incident.id}' was raised by the ${incident.signal.rule} health rule, which still breaches; it resolves itself once health is good, or resolve it with force.`,
+      );
+    }
     // The incident has no resolution field: the resolution is kept as its last note.
-    const notes = command.resolution
+    let notes = command.resolution
       ? [...incident.notes, { by: actor.name, text: command.resolution, at: ctx.now }]
       : incident.notes;
+    if (incident.signal?.breaching) {
+      notes = [
+        ...notes,
+        {
+          by: actor.name,
+          text: `Resolved by force while the ${incident.signal.rule} rule still breached.`,
+          at: ctx.now,
+        },
+      ];
+    }
     return accept(
       incidentChange('incident.resolved', incident, { ...incident, status: 'resolved', resolvedAt: ctx.now, notes }),
     );
@@ -625,13 +642,94 @@ const commandHandlers: CommandHandlers = {
   },
 
   'health.sample': (_state, command) => accept({ kind: 'health.sampled', sample: command.sample }),
+
+  'health.set_rules': (state, command) =>
+    accept({ kind: 'health.rules_set', rules: mergeRules(state.health.rules ?? DEFAULT_HEALTH_RULES, command.rules) }),
 };
 
 function isCrewRole(role: Actor['role']): role is CrewRole {
   return (CREW_ROLES as readonly string[]).includes(role);
 }
 
+/** The open incident a health signal raised, found by its dedupe key. */
+function openSignalIncident(state: SessionState, dedupeKey: string): Incident | undefined {
+  return Object.values(state.incidents).find(
+    (incident) => incident.dedupeKey === dedupeKey && incident.status !== 'resolved',
+  );
+}
+
+/** Health signals only raise and clear incidents while the session runs (like incident.raise). */
+const signalAccepted = (state: SessionState) => state.status === 'preflight' || state.status === 'live';
+const signalRefused = (state: SessionState) =>
+  refuse(ErrorCode.SessionNotLive, `The session ${IS[state.status]}; health rules act in preflight and live.`);
+
 const systemHandlers: SystemHandlers = {
+  'signal.breach': (state, command, actor, ctx) => {
+    if (!signalAccepted(state)) return signalRefused(state);
+    const same = openSignalIncident(state, command.dedupeKey);
+    if (same) {
+      // Flapping: the same signal breaching again before its incident resolved is the same incident.
+      if (same.signal?.breaching) return conflict(`Incident '${same.id}' is already breaching.`);
+      const after: Incident = {
+        ...same,
+        occurrences: same.occurrences + 1,
+        severity: higherSeverity(same.severity, command.severity),
+        signal: { ...command.signal, since: same.signal?.since ?? command.signal.since },
+      };
+      return accept(incidentChange('incident.recurred', same, after));
+    }
+    const id = ctx.commandId.slice(0, 64);
+    if (findIncident(state, id)) return conflict(`An incident with id '${id}' already exists in this session.`);
+    return accept(
+      incidentChange('incident.raised', null, {
+        id,
+        severity: command.severity,
+        category: command.category,
+        title: command.title,
+        detail: command.detail,
+        status: 'open',
+        raisedBy: actor.name,
+        assignee: null,
+        dedupeKey: command.dedupeKey,
+        occurrences: 1,
+        pushedToHost: false,
+        raisedAt: ctx.now,
+        acknowledgedAt: null,
+        resolvedAt: null,
+        reopenedAt: null,
+        notes: [],
+        signal: command.signal,
+      }),
+    );
+  },
+
+  'signal.clear': (state, command, _actor, ctx) => {
+    if (!signalAccepted(state)) return signalRefused(state);
+    const incident = openSignalIncident(state, command.dedupeKey);
+    if (!incident?.signal?.breaching) return conflict(`No breaching incident for '${command.dedupeKey}'.`);
+    return accept(
+      incidentChange('incident.signal_changed', incident, {
+        ...incident,
+        signal: { ...incident.signal, breaching: false, clearedAt: ctx.now },
+      }),
+    );
+  },
+
+  'signal.resolve': (state, command, actor, ctx) => {
+    if (!signalAccepted(state)) return signalRefused(state);
+    const incident = openSignalIncident(state, command.dedupeKey);
+    if (!incident) return conflict(`No open incident for '${command.dedupeKey}'.`);
+    if (incident.signal?.breaching) return conflict(`Incident '${incident.id}' still breaches.`);
+    return accept(
+      incidentChange('incident.resolved', incident, {
+        ...incident,
+        status: 'resolved',
+        resolvedAt: ctx.now,
+        notes: [...incident.notes, { by: actor.name, text: command.resolution, at: ctx.now }],
+      }),
+    );
+  },
+
   'presence.open': (state, command, _actor, ctx) => {
     const entry = Object.hasOwn(state.presence, command.personId) ? state.presence[command.personId] : undefined;
     if (!entry) {

@@ -85,6 +85,7 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
     case 'incident.pushed_to_host':
     case 'incident.resolved':
     case 'incident.reopened':
+    case 'incident.signal_changed':
       state.incidents[event.incident.id] = event.incident;
       break;
 
@@ -123,6 +124,10 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
     case 'cue.sent':
     case 'cue.acknowledged':
       state.cues[event.cue.id] = event.cue;
+      break;
+
+    case 'health.rules_set':
+      state.health.rules = event.rules;
       break;
 
     case 'health.sampled': {

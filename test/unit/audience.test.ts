@@ -34,6 +34,7 @@ const EXPECTED: Record<EventKind, readonly [host: boolean, cohost: boolean, tech
   'incident.pushed_to_host':        [X,   _,     X,   X,  X,       _],
   'incident.resolved':              [X,   _,     X,   X,  X,       _],
   'incident.reopened':              [X,   _,     X,   X,  X,       _],
+  'incident.signal_changed':        [X,   _,     X,   X,  X,       _],
 
   'lineup.set':                     [X,   X,     _,   X,  X,       _],
   'product.switched':               [X,   X,     _,   X,  X,       _],
@@ -54,6 +55,7 @@ const EXPECTED: Record<EventKind, readonly [host: boolean, cohost: boolean, tech
   'cue.acknowledged':               [X,   X,     X,   X,  X,       _],
 
   'health.sampled':                 [_,   _,     X,   X,  X,       _],
+  'health.rules_set':               [_,   _,     X,   X,  X,       _],
 
   'presence.joined':                [_,   _,     _,   X,  X,       _],
   'presence.changed':               [_,   _,     _,   X,  X,       _],
@@ -166,6 +168,25 @@ describe('cues', () => {
   });
 });
 
+function signalBreach(dedupeKey: string): Extract<SystemCommand, { kind: 'signal.breach' }> {
+  return {
+    kind: 'signal.breach',
+    dedupeKey,
+    severity: 'sev1',
+    category: 'encoder',
+    title: 'Stream down',
+    detail: 'No sample for 15 s',
+    signal: {
+      rule: 'watchdog',
+      breaching: true,
+      since: 1,
+      clearedAt: null,
+      sample: null,
+      context: { productId: null, productName: null, viewers: null, techOnDuty: [] },
+    },
+  };
+}
+
 /** A session that goes through every event kind, with things both seen and hidden for the host. */
 function scriptedSession(): Room {
   const room = new Room();
@@ -227,6 +248,12 @@ function scriptedSession(): Room {
   room.ok(tech, { kind: 'incident.resolve', incidentId: 'auto-1' });
   room.ok(tech, { kind: 'incident.reopen', incidentId: 'auto-1' });
   room.ok(ops, { kind: 'incident.set_severity', incidentId: 'auto-1', severity: 'sev3' });
+  room.ok(ops, { kind: 'health.set_rules', rules: { fps: { floor: 24 } } });
+  room.ok(system, signalBreach('health:watchdog'), 'sig-1');
+  room.ok(system, { kind: 'signal.clear', dedupeKey: 'health:watchdog', rule: 'watchdog' });
+  room.ok(system, signalBreach('health:watchdog'));
+  room.ok(system, { kind: 'signal.clear', dedupeKey: 'health:watchdog', rule: 'watchdog' });
+  room.ok(system, { kind: 'signal.resolve', dedupeKey: 'health:watchdog', rule: 'watchdog', resolution: 'good again' });
 
   room.ok(cohost, { kind: 'cue.send', cueId: 'cue-1', to: ['host'], text: 'Wrap up product 1' });
   room.ok(host, { kind: 'cue.acknowledge', cueId: 'cue-1' });
@@ -292,7 +319,8 @@ describe('snapshots agree with live events', () => {
     // q1 answered and q2 dismissed after being flagged; i1 and auto-1 de-escalated from sev1.
     expect(dropped).toEqual(['auto-1', 'i1', 'q1', 'q2']);
     expect(shown.questions.q4?.status).toBe('flagged');
-    expect(Object.keys(shown.incidents)).toEqual(['i2']);
+    // sig-1 is a sev1 the health rules raised: the host keeps it, resolved.
+    expect(Object.keys(shown.incidents)).toEqual(['i2', 'sig-1']);
   });
 
   it('observers and ops see the whole state', () => {
@@ -410,6 +438,17 @@ describe('snapshots agree with live events for any sequence of commands', () => 
       kind: fc.constant('health.sample' as const),
       sample: fc.constant({ ts: 1, bitrateKbps: 1, fps: 1, droppedFrames: 0 }),
     }),
+    // Health rules and signals, one slot together so the other kinds keep their share.
+    fc.oneof(
+      fc.constantFrom<CommandInput>({ kind: 'health.set_rules', rules: { fps: { floor: 10 } } }),
+      fc.constantFrom('k1', 'k2').map((key): SystemCommand => ({ ...signalBreach(key), severity: 'sev2' })),
+      fc
+        .constantFrom('k1', 'k2')
+        .map((key): SystemCommand => ({ kind: 'signal.clear', dedupeKey: key, rule: 'watchdog' })),
+      fc
+        .constantFrom('k1', 'k2')
+        .map((key): SystemCommand => ({ kind: 'signal.resolve', dedupeKey: key, rule: 'watchdog', resolution: 'ok' })),
+    ),
     fc.record({
       kind: fc.constant('presence.open' as const),
       personId: fc.constantFrom('u1', 'u2'),
@@ -436,7 +475,10 @@ describe('snapshots agree with live events for any sequence of commands', () => 
           if (start !== 'scheduled') room.ok(ops, { kind: 'session.start_preflight' });
           if (start === 'live') room.goLive().lineup();
           for (const [actor, input] of steps)
-            room.run(input.kind.startsWith('presence.') ? system : (actor as Actor), input);
+            room.run(
+              input.kind.startsWith('presence.') || input.kind.startsWith('signal.') ? system : (actor as Actor),
+              input,
+            );
           for (const role of CREW_ROLES) {
             expect(snapshotFor(room.state, role)).toEqual(seenByFold(room.events, role));
             if (role === 'host') continue;

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { commandSchema, type CommandInput, type SystemCommand } from '../../shared/commands.js';
+import { commandSchema, systemCommandSchemas, type CommandInput, type SystemCommand } from '../../shared/commands.js';
 import { sessionEventSchema, type SessionEvent } from '../../shared/events.js';
 import type { SessionState } from '../../shared/model.js';
 import type { Actor } from '../../shared/roles.js';
@@ -50,8 +50,9 @@ export class Room {
   run(actor: Actor, input: CommandInput | SystemCommand, commandId?: string): Decision {
     this.now += 1000;
     const id = commandId ?? `cmd-${String(this.nextCommand++).padStart(4, '0')}`;
-    const command =
-      input.kind === 'presence.open' || input.kind === 'presence.close' ? input : commandSchema.parse(input);
+    const command = Object.hasOwn(systemCommandSchemas, input.kind)
+      ? (input as SystemCommand)
+      : commandSchema.parse(input);
     const before = cloneState(this.state);
     const decision = decide(this.state, command, actor, { now: this.now, commandId: id });
     expect(this.state, 'decide must not touch the state').toEqual(before);

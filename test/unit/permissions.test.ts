@@ -50,6 +50,7 @@ const EXPECTED: Record<CommandKind, readonly [host: boolean, cohost: boolean, te
   'cue.acknowledge':            [X,   X,     X,   X,  _,       _],
 
   'health.sample':              [_,   _,     X,   _,  _,       X],
+  'health.set_rules':           [_,   _,     X,   X,  _,       _],
 };
 
 const cells = COMMAND_KINDS.flatMap((kind) =>
@@ -118,6 +119,7 @@ const EXPECTED_ACCEPTED_IN: Record<CommandKind, readonly SessionStatus[]> = {
   'cue.send':                   [P, L],
   'cue.acknowledge':            [P, L],
   'health.sample':              [P, L],
+  'health.set_rules':           [S, P, L],
 };
 
 describe('session status table', () => {
