@@ -1,5 +1,6 @@
 import type { SessionEvent } from '../../shared/events.js';
 import type { AuditRecord } from '../store/session-store.js';
+import type { VerifyResult } from './audit-chain.js';
 
 /** One row of the audit log as read back. */
 export interface AuditRow {
@@ -70,4 +71,17 @@ export interface AuditLog {
   /** Answers when the database does (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What the review needs of the log beyond `AuditLog`: walking the hash chain. Both real
+ * logs (DrizzleAuditLog on Postgres and PGlite) have it; a wrapper in a test may not.
+ */
+export interface VerifiableAuditLog extends AuditLog {
+  /** Walks the session's hash chain and reports the first broken row, or that it holds. */
+  verify(sessionId: string): Promise<VerifyResult>;
+}
+
+export function isVerifiable(log: AuditLog): log is VerifiableAuditLog {
+  return typeof (log as Partial<VerifiableAuditLog>).verify === 'function';
 }

@@ -9,6 +9,7 @@ import { commandSchemas, systemCommandSchemas } from '../../shared/commands.js';
 import type { SessionEvent } from '../../shared/events.js';
 import type { AuditRecord } from '../store/session-store.js';
 import { InvalidAuditRecordError, MAX_AUDIT_PAGE, type AuditLog, type AuditQuery, type AuditRow } from './audit-log.js';
+import { CHAIN_VERSION, eventsMissing, verifyChain, type ChainRow, type VerifyResult } from './audit-chain.js';
 import { migrateAuditDb } from './migrate.js';
 import { auditLogIn, type AuditLogTable, type NewAuditLogRow } from './schema.js';
 
@@ -47,7 +48,11 @@ export class DrizzleAuditLog implements AuditLog {
 
   async append(records: readonly AuditRecord[]): Promise<void> {
     // Map everything first: a record that cannot be stored fails the call before any write.
-    const rows = records.map(toRow);
+    // Grouped by session (stably, so each session keeps its order): the chain trigger locks
+    // each session on its first row, and two batches that lock in one order never deadlock.
+    const rows = records
+      .map(toRow)
+      .sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0));
     if (rows.length === 0) return;
     const table = this.#table;
     // No conflict target: both partial unique indexes (events by seq, commands by id)
@@ -66,6 +71,67 @@ export class DrizzleAuditLog implements AuditLog {
         }
       });
     });
+  }
+
+  /**
+   * Walks the session's hash chain in id order (keyset pages of `eventsChunkSize` rows)
+   * and reports the first row that breaks it, then checks that no event seq is missing.
+   */
+  async verify(sessionId: string): Promise<VerifyResult> {
+    const result = await verifyChain(this.#chainRows(sessionId));
+    if (!result.intact) {
+      const { eventRows: _, ...broken } = result;
+      return broken;
+    }
+    const { eventRows, ...intact } = result;
+    if (eventRows === intact.lastSeq) return intact;
+    return eventsMissing(intact.rows, await this.#firstMissingSeq(sessionId));
+  }
+
+  async *#chainRows(sessionId: string): AsyncIterable<ChainRow> {
+    const t = this.#table;
+    let afterId = 0;
+    for (;;) {
+      const rows = await driverErrors(() =>
+        this.#db
+          .select({
+            id: t.id,
+            seq: t.seq,
+            // The text the chain trigger hashed, rebuilt by the same builtins (not by a
+            // stored function someone could have replaced); hashed again here.
+            content: sql<string>`jsonb_build_array(${CHAIN_VERSION}::text, ${t.sessionId}, ${t.seq}, ${t.entryType}, ${t.kind},
+              round(extract(epoch from ${t.at}) * 1000)::bigint, ${t.actorId}, ${t.actorName}, ${t.actorRole},
+              ${t.commandId}, ${t.payload})::text`,
+            prevHash: t.prevHash,
+            hash: t.hash,
+          })
+          .from(t)
+          .where(and(eq(t.sessionId, sessionId), gt(t.id, afterId)))
+          .orderBy(asc(t.id))
+          .limit(this.#eventsChunkSize),
+      );
+      yield* rows;
+      const last = rows.at(-1);
+      if (rows.length < this.#eventsChunkSize || !last) return;
+      afterId = last.id;
+    }
+  }
+
+  async #firstMissingSeq(sessionId: string): Promise<number> {
+    const t = this.#table;
+    // The first seq whose successor is absent, over the (session_id, seq) index.
+    const result = await driverErrors(() =>
+      this.#db.execute(sql`
+        select coalesce(
+          (select 1 where not exists (select 1 from ${t} where ${t.sessionId} = ${sessionId} and ${t.seq} = 1)),
+          (select min(a.seq) + 1 from ${t} a
+            where a.session_id = ${sessionId} and a.seq is not null
+              and not exists (select 1 from ${t} b where b.session_id = a.session_id and b.seq = a.seq + 1)
+              and a.seq < (select max(seq) from ${t} where session_id = ${sessionId}))
+        ) as missing`),
+    );
+    const rows = (result as unknown as { rows: Array<{ missing: number | string | null }> }).rows;
+    return Number(rows[0]?.missing ?? 0);
   }
 
   async read(sessionId: string, query: AuditQuery): Promise<AuditRow[]> {

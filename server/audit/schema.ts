@@ -33,6 +33,14 @@ const columns = () => ({
   /** Event: the body without its envelope. Command: { command, result }. Refused: { command, error }. */
   payload: jsonb('payload').notNull(),
   recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /**
+   * Tamper evidence (server/audit/audit-chain.ts): the hash of the session's previous row
+   * in insertion order ('' for its first), and sha256 over this row's content and that
+   * one. Null only on rows written before the chain existed (migration 0001), which the
+   * verifier reports as broken: the app always writes both.
+   */
+  prevHash: text('prev_hash'),
+  hash: text('hash'),
 });
 
 /*
