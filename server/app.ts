@@ -17,6 +17,7 @@ import { gatewayPlugin } from './gateway/ws-gateway.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import { consolePage } from './http/console-page.js';
 import { restRoutes } from './http/routes.js';
+import { reviewRoutes } from './http/review-routes.js';
 import { Metrics } from './metrics.js';
 import type { EventFeed, SessionStore } from './store/session-store.js';
 import { TokenService } from './tokens.js';
@@ -128,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics,
   });
   await app.register(restRoutes);
+  await app.register(reviewRoutes);
   await app.register(consolePage);
   return app;
 }

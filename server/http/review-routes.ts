@@ -1,0 +1,141 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { projectState } from '../../shared/audience.js';
+import { ErrorCode } from '../../shared/errors.js';
+import type { SessionEvent } from '../../shared/events.js';
+import { idSchema } from '../../shared/model.js';
+import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
+import type { Role } from '../../shared/roles.js';
+import { isVerifiable } from '../audit/audit-log.js';
+import { CueroomError } from '../errors.js';
+import { parsePointInTime, stateAt } from '../review/state-at.js';
+
+type Caller = { admin: true } | { admin: false; claims: TokenClaims };
+
+const sessionParams = z.object({ id: idSchema });
+const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
+/** Roles that may read a session's audit log and its review, besides the admin token. */
+const REVIEWERS: readonly Role[] = ['ops', 'observer'];
+
+const verifySchema = z.union([
+  z.object({ intact: z.literal(true), rows: z.number(), lastSeq: z.number(), headHash: z.string().nullable() }),
+  z.object({
+    intact: z.literal(false),
+    rows: z.number(),
+    firstBrokenId: z.number().nullable(),
+    firstBrokenSeq: z.number().nullable(),
+    reason: z.enum(['missing_hash', 'content_altered', 'chain_broken', 'events_missing']),
+    message: z.string(),
+  }),
+]);
+
+/**
+ * After the broadcast: the audit log's tamper check, the session as of any moment, the
+ * review. Everything here is read from the permanent log (Postgres or PGlite), plus, on
+ * Redis, the few events the audit shipper has not landed yet.
+ */
+export const reviewRoutes = fp(
+  async (root: FastifyInstance) => {
+    const app = root.withTypeProvider<ZodTypeProvider>();
+    const adminToken = Buffer.from(root.deps.config.adminToken);
+
+    // The same rules as server/http/routes.ts (admin token, or an invite token of the
+    // session with one of the roles), kept apart so the review can change on its own.
+    async function requireSession(
+      request: FastifyRequest,
+      sessionId: string,
+      roles: readonly Role[] | 'any',
+    ): Promise<Caller> {
+      const header = request.headers.authorization;
+      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!token)
+        throw new CueroomError(
+          ErrorCode.Unauthorized,
+          'Send `Authorization: Bearer <token>` (the admin token or an invite token).',
+        );
+      const given = Buffer.from(token);
+      if (given.length === adminToken.length && timingSafeEqual(given, adminToken)) return { admin: true };
+      const claims = await root.tokens.verify(token);
+      if (claims.sid !== sessionId)
+        throw new CueroomError(ErrorCode.Forbidden, `This token is for session ${claims.sid}, not ${sessionId}.`);
+      if (roles !== 'any' && !roles.includes(claims.role)) {
+        throw new CueroomError(
+          ErrorCode.Forbidden,
+          `The ${claims.role} role cannot do this; it needs ${roles.join(' or ')}.`,
+        );
+      }
+      return { admin: false, claims };
+    }
+
+    /**
+     * Every event of the session in seq order: the audit log, then whatever the store
+     * still holds past it (on Redis the log lags by up to a shipping batch).
+     */
+    async function* sessionEvents(sessionId: string): AsyncIterable<SessionEvent> {
+      let last = 0;
+      for await (const event of root.deps.audit.events(sessionId)) {
+        last = event.seq;
+        yield event;
+      }
+      const tail = await root.deps.store.readSince(sessionId, last);
+      for (const event of tail ?? []) if (event.seq > last) yield event;
+    }
+
+    app.get(
+      '/v1/sessions/:id/audit/verify',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: "Check the session's audit hash chain (admin, ops or observer)",
+          description:
+            'Walks the rows in insertion order and names the first one that was changed (`content_altered`), that does not follow its predecessor (`chain_broken`: a row removed, inserted or moved) or has no hash, or the first missing event seq. Keep `headHash` to notice rows cut off the end later.',
+          params: sessionParams,
+          response: { 200: verifySchema, ...errorResponses, 501: errorBodySchema },
+        },
+      },
+      async (request, reply) => {
+        await requireSession(request, request.params.id, REVIEWERS);
+        const audit = root.deps.audit;
+        if (!isVerifiable(audit)) {
+          return reply.code(501).send({ code: ErrorCode.Internal, message: 'This audit log cannot be verified.' });
+        }
+        return audit.verify(request.params.id);
+      },
+    );
+
+    app.get(
+      '/v1/sessions/:id/state',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'The session as it was at a moment, folded from the audit log; role-filtered for invite tokens',
+          params: sessionParams,
+          querystring: z.object({
+            at: z.string().min(1).max(64).describe('`seq:N` (after event N), epoch milliseconds, or an ISO 8601 time'),
+          }),
+        },
+      },
+      async (request) => {
+        const who = await requireSession(request, request.params.id, 'any');
+        const point = parsePointInTime(request.query.at);
+        if (!point) {
+          throw new CueroomError(
+            ErrorCode.InvalidCommand,
+            '`at` must be `seq:N`, epoch milliseconds or an ISO 8601 time.',
+          );
+        }
+        const state = await stateAt(sessionEvents(request.params.id), point, request.params.id);
+        if (!state)
+          throw new CueroomError(
+            ErrorCode.NotFound,
+            `Session ${request.params.id} has no event at or before ${request.query.at}.`,
+          );
+        return { seq: state.seq, state: who.admin ? state : projectState(state, who.claims.role) };
+      },
+    );
+  },
+  { name: 'cueroom-review', dependencies: ['cueroom-rest'] },
+);
