@@ -9,7 +9,22 @@ import type { ConsoleConnection } from './console-connection.js';
 export interface HubOptions {
   /** Fan-out tick in ms; 0 flushes on the next turn of the event loop (setImmediate). */
   flushIntervalMs: number;
+  /**
+   * Health samples reach a console at most once per this many ms, the latest winning; 0
+   * sends every one. The rules see every sample regardless (server/health). Default 1000.
+   */
+  healthIntervalMs?: number;
 }
+
+/** Per console: when it was last sent a health sample, and the newest one held back since. */
+interface HealthPace {
+  sentAt: number;
+  /** Always newer than the last frame the console was sent, so it can still go out in seq order. */
+  pending: SessionEvent | null;
+  timer: NodeJS.Timeout | null;
+}
+
+type Part = { seq: number; json: string };
 
 /**
  * The consoles of one session on this instance. Events arrive from the feed in seq order;
@@ -24,6 +39,8 @@ export class SessionHub {
   private flushScheduled = false;
   private unsubscribe: (() => void) | null = null;
   private started: Promise<void> | null = null;
+  private readonly pace = new Map<ConsoleConnection, HealthPace>();
+  private readonly healthIntervalMs: number;
 
   constructor(
     readonly sessionId: string,
@@ -31,7 +48,9 @@ export class SessionHub {
     private readonly feed: EventFeed,
     private readonly options: HubOptions,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.healthIntervalMs = options.healthIntervalMs ?? 1000;
+  }
 
   /** Subscribes to the feed from the store's current seq; idempotent. */
   start(): Promise<void> {
@@ -66,6 +85,7 @@ export class SessionHub {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    for (const console of [...this.pace.keys()]) this.dropPace(console);
   }
 
   /**
@@ -77,6 +97,9 @@ export class SessionHub {
     console.syncing = true;
     console.held = [];
     this.consoles.add(console);
+    // The snapshot or replay carries the latest sample; a held-back one would now be out of order.
+    const pace = this.pace.get(console);
+    if (pace) pace.pending = null;
     let replay = since === null ? null : await this.store.readSince(this.sessionId, since);
     if (replay && replay.length === 0 && since !== null && since > this.seq) {
       // A console claiming a seq this session never reached (e.g. it saw another server's
@@ -112,6 +135,13 @@ export class SessionHub {
 
   remove(console: ConsoleConnection): void {
     this.consoles.delete(console);
+    this.dropPace(console);
+  }
+
+  private dropPace(console: ConsoleConnection): void {
+    const pace = this.pace.get(console);
+    if (pace?.timer) clearTimeout(pace.timer);
+    this.pace.delete(console);
   }
 
   private receive(events: SessionEvent[]): void {
@@ -132,9 +162,10 @@ export class SessionHub {
     if (events.length === 0) return;
     const first = events[0]!.seq;
     const last = events[events.length - 1]!.seq;
-    // Serialize each event once, then each role's frame once.
+    // Serialize each event once, then each role's frame once (per health variant).
     const json = events.map((event) => JSON.stringify(event));
-    const frames = new Map<Role, { frame: string | null; count: number }>();
+    const roles = new Map<Role, { parts: Part[]; health: { event: SessionEvent; json: string } | null }>();
+    const frames = new Map<string, string>();
     const now = Date.now();
     for (const console of this.consoles) {
       if (console.syncing || console.closed) continue;
@@ -144,30 +175,104 @@ export class SessionHub {
         this.deliver(console, events);
         continue;
       }
-      let entry = frames.get(console.role);
+      let entry = roles.get(console.role);
       if (!entry) {
-        const parts: string[] = [];
-        for (let i = 0; i < events.length; i++) if (canSee(console.role, events[i]!)) parts.push(json[i]!);
-        entry = {
-          frame: parts.length ? `{"type":"events","seq":${last},"events":[${parts.join(',')}]}` : null,
-          count: parts.length,
-        };
-        frames.set(console.role, entry);
+        entry = this.split(console.role, events, json);
+        roles.set(console.role, entry);
       }
-      if (entry.frame && console.sendFrame(entry.frame)) this.metrics.deliveries.inc(entry.count);
-      console.cursor = last;
+      this.send(console, entry.parts, entry.health, last, now, frames);
     }
     for (const event of events) this.metrics.fanoutLatency.observe((now - event.at) / 1000);
+  }
+
+  /** The events a role sees, health samples apart: only the newest of the batch matters. */
+  private split(role: Role, events: readonly SessionEvent[], json: readonly string[]) {
+    const parts: Part[] = [];
+    let health: { event: SessionEvent; json: string } | null = null;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      if (!canSee(role, event)) continue;
+      if (event.kind === 'health.sampled' && this.healthIntervalMs > 0) health = { event, json: json[i]! };
+      else parts.push({ seq: event.seq, json: json[i]! });
+    }
+    return { parts, health };
+  }
+
+  /**
+   * Writes one frame to a console: the events of its role plus at most one health sample,
+   * paced to one per `healthIntervalMs`. A sample that comes too soon is held back and sent
+   * by a timer, unless another frame goes out first, which then carries it (in seq order,
+   * so the console never sees an event older than a frame's seq). The frame seq is the
+   * console's cursor as always: resuming from it skips only superseded samples.
+   */
+  private send(
+    console: ConsoleConnection,
+    parts: readonly Part[],
+    health: { event: SessionEvent; json: string } | null,
+    last: number,
+    now: number,
+    frames?: Map<string, string>,
+  ): void {
+    let pace = this.pace.get(console);
+    if (!pace && health) {
+      pace = { sentAt: -Infinity, pending: null, timer: null };
+      this.pace.set(console, pace);
+    }
+    let sample: SessionEvent | null = null;
+    let sampleJson: string | null = null;
+    if (pace) {
+      if (health && now - pace.sentAt >= this.healthIntervalMs) {
+        sample = health.event;
+        sampleJson = health.json;
+        pace.pending = null;
+      } else if (health) {
+        pace.pending = health.event;
+      }
+      if (!sample && pace.pending && parts.length > 0) {
+        sample = pace.pending;
+        sampleJson = health?.event === sample ? health.json : JSON.stringify(sample);
+        pace.pending = null;
+      }
+    }
+    console.cursor = last;
+    if (parts.length > 0 || sample) {
+      const key = `${console.role}:${sample?.seq ?? 0}`;
+      let frame = frames?.get(key);
+      if (!frame) {
+        const all = sample ? [...parts, { seq: sample.seq, json: sampleJson! }].sort((a, b) => a.seq - b.seq) : parts;
+        frame = `{"type":"events","seq":${last},"events":[${all.map((p) => p.json).join(',')}]}`;
+        frames?.set(key, frame);
+      }
+      if (console.sendFrame(frame)) this.metrics.deliveries.inc(parts.length + (sample ? 1 : 0));
+      if (sample && pace) pace.sentAt = now;
+    }
+    if (pace?.pending && !pace.timer) {
+      pace.timer = setTimeout(() => this.sendPending(console), Math.max(0, pace.sentAt + this.healthIntervalMs - now));
+      pace.timer.unref();
+    }
+  }
+
+  private sendPending(console: ConsoleConnection): void {
+    const pace = this.pace.get(console);
+    if (!pace) return;
+    pace.timer = null;
+    const sample = pace.pending;
+    if (!sample || console.closed || console.syncing) return;
+    pace.pending = null;
+    pace.sentAt = Date.now();
+    if (console.send({ type: 'events', seq: console.cursor, events: [sample] })) this.metrics.deliveries.inc(1);
   }
 
   /** Sends `events` past the console's cursor that its role may see, as one frame. */
   private deliver(console: ConsoleConnection, events: readonly SessionEvent[]): void {
     const fresh = events.filter((event) => event.seq > console.cursor);
     if (fresh.length === 0) return;
-    const visible = fresh.filter((event) => canSee(console.role, event));
     const last = fresh[fresh.length - 1]!.seq;
-    if (visible.length) console.send({ type: 'events', seq: last, events: visible });
-    this.metrics.deliveries.inc(visible.length);
-    console.cursor = last;
+    const { parts, health } = this.split(
+      console.role,
+      fresh,
+      fresh.map((event) => JSON.stringify(event)),
+    );
+    this.send(console, parts, health, last, Date.now());
   }
 }
