@@ -11,6 +11,7 @@ import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
 import type { Role } from '../../shared/roles.js';
 import { isVerifiable } from '../audit/audit-log.js';
 import { CueroomError } from '../errors.js';
+import { buildReview, reviewToCsv } from '../review/review.js';
 import { parsePointInTime, stateAt } from '../review/state-at.js';
 
 type Caller = { admin: true } | { admin: false; claims: TokenClaims };
@@ -134,6 +135,36 @@ export const reviewRoutes = fp(
             `Session ${request.params.id} has no event at or before ${request.query.at}.`,
           );
         return { seq: state.seq, state: who.admin ? state : projectState(state, who.claims.role) };
+      },
+    );
+
+    app.get(
+      '/v1/sessions/:id/review',
+      {
+        schema: {
+          tags: ['review'],
+          summary:
+            'The post-live review, computed from the audit log (admin, ops or observer); `format=csv` for spreadsheets',
+          description:
+            'Timeline; incidents with time to acknowledge and resolve per severity (median, p90, max; nearest rank) and who handled them; questions received, flagged, answered, dismissed, time to answer and the flagged ones left unanswered; time on screen, price and stock changes and sold-outs per product; health percentiles and outages (no sample for over 10 s, or 0 kbps); cues with time to acknowledge; crew presence. The CSV has one figure per row: section,key,field,value.',
+          params: sessionParams,
+          querystring: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+        },
+      },
+      async (request, reply) => {
+        await requireSession(request, request.params.id, REVIEWERS);
+        const events: SessionEvent[] = [];
+        for await (const event of sessionEvents(request.params.id)) events.push(event);
+        if (events.length === 0)
+          throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
+        const review = buildReview(events);
+        if (request.query.format === 'csv') {
+          return reply
+            .header('content-type', 'text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="review-${request.params.id}.csv"`)
+            .send(reviewToCsv(review));
+        }
+        return review;
       },
     );
   },

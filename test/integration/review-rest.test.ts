@@ -93,5 +93,52 @@ for (const backend of await backendsUnderTest()) {
       const other = await cr.createSession();
       expect((await cr.request('GET', `/v1/sessions/${other}/state?at=seq:1`, { token: tech })).status).toBe(403);
     });
+
+    it('reviews a session over REST, as JSON and as CSV, for admin, ops and observer', async () => {
+      const id = await cr.createSession();
+      await cr.goLive(id);
+      const tech = await cr.invite(id, 'tech', 'Tariq');
+      const ops = await cr.invite(id, 'ops', 'Olga');
+      const chat = await cr.invite(id, 'ingest', 'Chat');
+      await cr.command(id, tech, {
+        kind: 'incident.raise',
+        incidentId: 'i1',
+        severity: 'sev1',
+        category: 'network',
+        title: 'Uplink down',
+      });
+      await cr.command(id, ops, { kind: 'incident.acknowledge', incidentId: 'i1' });
+      await cr.command(id, tech, { kind: 'incident.resolve', incidentId: 'i1' });
+      await cr.request('POST', `/v1/sessions/${id}/ingest/questions`, {
+        token: chat,
+        body: { questions: [{ text: 'Ships abroad?', author: 'ann', externalId: 'm1' }] },
+      });
+      await cr.command(id, ops, { kind: 'session.end' });
+      await auditCaughtUp(id);
+
+      const observer = await cr.invite(id, 'observer');
+      const review = await cr.request('GET', `/v1/sessions/${id}/review`, { token: observer });
+      expect(review.status).toBe(200);
+      expect(review.body.session).toMatchObject({ id, status: 'ended' });
+      expect(review.body.incidents.bySeverity.sev1.count).toBe(1);
+      expect(review.body.incidents.bySeverity.sev1.timeToResolve.count).toBe(1);
+      expect(review.body.incidents.handledBy).toEqual([
+        { name: 'Olga', acknowledged: 1, resolved: 0 },
+        { name: 'Tariq', acknowledged: 0, resolved: 1 },
+      ]);
+      expect(review.body.questions).toMatchObject({ received: 1, answered: 0 });
+      expect(review.body.timeline.map((t: { kind: string }) => t.kind)).toContain('incident.resolved');
+
+      const response = await fetch(`${cr.baseUrl}/v1/sessions/${id}/review?format=csv`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+      const csv = await response.text();
+      expect(csv.split('\r\n')[0]).toBe('section,key,field,value');
+      expect(csv).toContain('incidents,sev1,count,1');
+
+      expect((await cr.request('GET', `/v1/sessions/${id}/review`, { token: tech })).status).toBe(403);
+      expect((await cr.request('GET', `/v1/sessions/nope-${id}/review`, { token: ADMIN_TOKEN })).status).toBe(404);
+    });
   });
 }
