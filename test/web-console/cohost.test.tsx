@@ -29,7 +29,7 @@ describe('cohost view', () => {
       'cohost',
       liveState({ questions: { a: question('a', { order: 1 }), b: question('b', { order: 2 }) } }),
     );
-    const listbox = screen.getByRole('listbox');
+    const listbox = screen.getByRole('list', { name: /new questions/ });
     listbox.focus();
     fireEvent.keyDown(listbox, { key: 'j' });
     fireEvent.keyDown(listbox, { key: 'f' });
@@ -49,7 +49,7 @@ describe('cohost view', () => {
       Array.from({ length: 500 }, (_, i) => [`q${i}`, question(`q${i}`, { order: i })]),
     );
     const { store } = renderRole('cohost', liveState({ questions }));
-    expect(within(screen.getByRole('listbox')).getAllByRole('option')).toHaveLength(500);
+    expect(within(screen.getByRole('list', { name: /new questions/ })).getAllByRole('listitem')).toHaveLength(500);
     const first = screen.getByText('Question q1?').closest('li');
     act(() =>
       store.applyEvents(

@@ -86,8 +86,7 @@ const QuestionRow = memo(function QuestionRow({
   return (
     <li
       class={`question ${selected ? 'selected' : ''}`}
-      aria-selected={selected}
-      role="option"
+      aria-current={selected ? 'true' : undefined}
       id={`q-${id}`}
       onClick={() => onSelect(id)}
       data-question={id}
@@ -229,12 +228,7 @@ export function QuestionQueue() {
       {list.value.length === 0 ? (
         <p class="empty">No {tab.value} questions.</p>
       ) : (
-        <ul
-          class="question-list"
-          role="listbox"
-          aria-label={`${tab.value} questions`}
-          aria-activedescendant={current ? `q-${current.id}` : undefined}
-        >
+        <ul class="question-list" tabIndex={0} aria-label={`${tab.value} questions`}>
           {list.value.map((q) => (
             <QuestionRow
               key={q.id}
@@ -259,13 +253,15 @@ export function QaCounts() {
   });
   return (
     <Panel title="Q&A">
-      <ul class="counts" role="status" aria-label="Question counts">
-        {STATUS_TABS.map((s) => (
-          <li key={s}>
-            <span class="count">{counts.value[s]}</span> {s}
-          </li>
-        ))}
-      </ul>
+      <div role="status" aria-label="Question counts">
+        <ul class="counts">
+          {STATUS_TABS.map((s) => (
+            <li key={s}>
+              <span class="count">{counts.value[s]}</span> {s}
+            </li>
+          ))}
+        </ul>
+      </div>
     </Panel>
   );
 }
@@ -869,7 +865,7 @@ export function ActivityPanel() {
   const { store } = useConsole();
   return (
     <Panel title="Activity" class="activity">
-      <ol class="feed" aria-label="Session events, newest first">
+      <ol class="feed" aria-label="Session events, newest first" tabIndex={0}>
         {store.activity.value.slice(0, 100).map((a) => (
           <li key={a.seq}>
             <span class="meta">
