@@ -22,6 +22,8 @@ const ARTIFACTS = path.join(ROOT, 'artifacts');
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const TOKEN_SECRET = 'e2e-token-secret-0123456789-0123456789';
 
+const NAMES = { host: 'Hana', cohost: 'Carlos', tech: 'Tomás', ops: 'Olga', observer: 'Oren', ingest: 'Chat bot' };
+
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (servicesRequired) throw new Error(`Chromium not found at ${CHROMIUM} and REQUIRE_SERVICES=1`);
@@ -221,7 +223,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     for (const role of ['host', 'cohost', 'tech', 'ops', 'observer', 'ingest'] as const) {
       const invite = await server.request('POST', `/v1/sessions/${sessionId}/invites`, ADMIN_TOKEN, {
         role,
-        name: `${role} e2e`,
+        name: NAMES[role],
       });
       expect(invite.status).toBe(201);
       tokens[role] = invite.body.token;
@@ -253,8 +255,10 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     await ops.getByLabel('Stock').fill('12');
     await ops.getByLabel('Talking points (one per line)').fill('Boils in 3 minutes\nBlue light while heating');
     await ops.getByRole('button', { name: 'Add product' }).click();
-    await ops.getByLabel('Product', { exact: true }).fill('Stoneware mugs');
+    await ops.getByLabel('Product', { exact: true }).fill('Stoneware mugs, set of 4');
     await ops.getByLabel('Price').fill('24.99');
+    await ops.getByLabel('Stock').fill('300');
+    await ops.getByLabel('Talking points (one per line)').fill('Dishwasher safe\nHand glazed, each one different');
     await ops.getByRole('button', { name: 'Add product' }).click();
     await ops.locator('.lineup-editor li').nth(1).waitFor();
     await ops.getByRole('button', { name: 'Start preflight' }).click();
@@ -266,7 +270,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     await host.getByText('Glass kettle').first().waitFor();
     await expect.poll(() => host.locator('.talking-points').innerText()).toContain('Boils in 3 minutes');
     await ops.getByRole('button', { name: /Switch to next: Stoneware mugs/ }).click();
-    await expect.poll(() => host.locator('.product-name').innerText()).toBe('Stoneware mugs');
+    await expect.poll(() => host.locator('.product-name').innerText()).toBe('Stoneware mugs, set of 4');
   }, 60_000);
 
   it('a viewer question arrives through ingest, the cohost flags it, the host answers it', async () => {
@@ -278,7 +282,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     expect(posted.status).toBe(200);
     const row = cohost.locator('.question', { hasText: 'Is the kettle dishwasher safe?' });
     await row.waitFor();
-    expect(await row.innerText()).toContain('asked under Stoneware mugs');
+    expect(await row.innerText()).toContain('asked under Stoneware mugs, set of 4');
     // One key, with the queue focused.
     await cohost.getByRole('list', { name: /new questions/ }).focus();
     await cohost.keyboard.press('f');
@@ -316,6 +320,11 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     expect(await cohost.getByRole('button', { name: /Acknowledge|Go live|End session|Raise/ }).count()).toBe(0);
     const observer = await openConsole('observer');
     expect(await observer.getByRole('button', { name: /Flag|Switch|Send cue|Acknowledge|Answered/ }).count()).toBe(0);
+    await cohost.locator('body').click({ position: { x: 5, y: 300 } });
+    await cohost.keyboard.press('?');
+    await cohost.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await cohost.keyboard.press('Escape');
+    await cohost.getByRole('dialog').waitFor({ state: 'detached' });
     await cohost.evaluate(() =>
       (globalThis as unknown as ConsolePage).cueroom.connection.send('general', { kind: 'session.end' }),
     );
@@ -341,6 +350,11 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     await pages.cohost.getByLabel('Cue text').fill('Back on air');
     await pages.cohost.getByRole('button', { name: 'Send cue' }).click();
     await pages.host.getByText('“Back on air”').waitFor();
+    await pages.cohost
+      .locator('.question', { hasText: 'Asked during the restart?' })
+      .getByRole('button', { name: /Flag/ })
+      .click();
+    await pages.host.locator('.host-question', { hasText: 'Asked during the restart?' }).waitFor();
     for (const role of Object.keys(pages) as CrewRole[]) await expectInSync(role);
     for (const role of Object.keys(pages) as CrewRole[]) await finish(role);
   }, 90_000);

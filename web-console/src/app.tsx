@@ -126,10 +126,9 @@ export function App({ console: c }: { console: Console }) {
   useEffect(
     () =>
       tinykeys(window, {
-        'Shift+?': (e) => {
-          if (isTyping(e)) return;
-          showHelp.value = !showHelp.value;
-        },
+        // `?` arrives with or without Shift depending on the keyboard layout.
+        '?': (e) => !isTyping(e) && (showHelp.value = !showHelp.value),
+        'Shift+?': (e) => !isTyping(e) && (showHelp.value = !showHelp.value),
         Escape: () => (showHelp.value = false),
         'g q': (e) => !isTyping(e) && focusPanel('panel-queue'),
         'g i': (e) => !isTyping(e) && focusPanel('panel-incidents'),
@@ -163,7 +162,7 @@ export function App({ console: c }: { console: Console }) {
           onClick={() => (soundOn.value ? disableSound() : enableSound())}
           aria-pressed={soundOn.value}
         >
-          {soundOn.value ? '🔔 Sound on' : '🔕 Enable sound'}
+          {soundOn.value ? 'Sound on' : 'Enable sound'}
         </button>
         <button type="button" onClick={() => setTheme(theme.value === 'dark' ? 'light' : 'dark')}>
           {theme.value === 'dark' ? 'Light theme' : 'Dark theme'}

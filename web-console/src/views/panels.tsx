@@ -92,7 +92,7 @@ const QuestionRow = memo(function QuestionRow({
       data-question={id}
     >
       <div class="question-text">
-        {question.pinned ? <span title="pinned">📌 </span> : null}
+        {question.pinned ? <span class="tag">★ pinned</span> : null}
         {question.text}
       </div>
       <div class="meta">
