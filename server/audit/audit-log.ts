@@ -28,6 +28,27 @@ export interface AuditQuery {
   limit: number;
   entryType?: AuditRecord['type'];
   kind?: string;
+  actorId?: string;
+  actorRole?: string;
+  /** Rows at or after this time. */
+  from?: Date;
+  /** Rows before this time. */
+  to?: Date;
+}
+
+/** Filters of an export or a search: a query without paging, optionally on one session. */
+export type AuditFilter = Omit<AuditQuery, 'afterId' | 'limit'> & {
+  sessionId?: string;
+  /** Incident rows whose incident has this severity (events `incident.*` only). */
+  severity?: string;
+};
+
+/** A session matched by a cross-session search. */
+export interface AuditSearchHit {
+  sessionId: string;
+  rows: number;
+  firstAt: Date;
+  lastAt: Date;
 }
 
 /** Largest page `read` returns. */
@@ -74,14 +95,19 @@ export interface AuditLog {
 }
 
 /**
- * What the review needs of the log beyond `AuditLog`: walking the hash chain. Both real
- * logs (DrizzleAuditLog on Postgres and PGlite) have it; a wrapper in a test may not.
+ * What the review needs of the log beyond `AuditLog`: the hash chain, exports, searches.
+ * Both real logs (DrizzleAuditLog on Postgres and PGlite) have it; a wrapper in a test
+ * may not.
  */
-export interface VerifiableAuditLog extends AuditLog {
+export interface AuditArchive extends AuditLog {
   /** Walks the session's hash chain and reports the first broken row, or that it holds. */
   verify(sessionId: string): Promise<VerifyResult>;
+  /** Every matching row in id order, read in keyset pages: memory stays at one page. */
+  scan(filter: AuditFilter): AsyncIterable<AuditRow & { hash: string | null }>;
+  /** Sessions with matching rows, with how many and when; most recent first, at most `limit`. */
+  searchSessions(filter: AuditFilter, limit: number): Promise<AuditSearchHit[]>;
 }
 
-export function isVerifiable(log: AuditLog): log is VerifiableAuditLog {
-  return typeof (log as Partial<VerifiableAuditLog>).verify === 'function';
+export function isAuditArchive(log: AuditLog): log is AuditArchive {
+  return typeof (log as Partial<AuditArchive>).verify === 'function';
 }

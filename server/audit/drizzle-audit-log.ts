@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { and, asc, DrizzleQueryError, eq, gt, isNotNull, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, DrizzleQueryError, eq, gt, gte, isNotNull, lt, max, sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -8,7 +8,15 @@ import type pg from 'pg';
 import { commandSchemas, systemCommandSchemas } from '../../shared/commands.js';
 import type { SessionEvent } from '../../shared/events.js';
 import type { AuditRecord } from '../store/session-store.js';
-import { InvalidAuditRecordError, MAX_AUDIT_PAGE, type AuditLog, type AuditQuery, type AuditRow } from './audit-log.js';
+import {
+  InvalidAuditRecordError,
+  MAX_AUDIT_PAGE,
+  type AuditArchive,
+  type AuditFilter,
+  type AuditQuery,
+  type AuditRow,
+  type AuditSearchHit,
+} from './audit-log.js';
 import { CHAIN_VERSION, eventsMissing, verifyChain, type ChainRow, type VerifyResult } from './audit-chain.js';
 import { migrateAuditDb } from './migrate.js';
 import { auditLogIn, type AuditLogTable, type NewAuditLogRow } from './schema.js';
@@ -32,7 +40,7 @@ type AnyPgDatabase = PgDatabase<PgQueryResultHKT, Record<string, unknown>>;
  * The audit log over drizzle: one class for Postgres (node-postgres) and PGlite, so the
  * production and the embedded log run the same SQL and pass the same contract suite.
  */
-export class DrizzleAuditLog implements AuditLog {
+export class DrizzleAuditLog implements AuditArchive {
   readonly #db: AnyPgDatabase;
   readonly #table: AuditLogTable;
   readonly #eventsChunkSize: number;
@@ -137,30 +145,93 @@ export class DrizzleAuditLog implements AuditLog {
   async read(sessionId: string, query: AuditQuery): Promise<AuditRow[]> {
     const t = this.#table;
     const limit = Math.min(Math.max(1, Math.floor(query.limit) || 1), MAX_AUDIT_PAGE);
-    const filters: SQL[] = [eq(t.sessionId, sessionId)];
+    const filters = this.#filters({ ...query, sessionId });
     if (query.afterId !== undefined) filters.push(gt(t.id, query.afterId));
-    if (query.entryType !== undefined) filters.push(eq(t.entryType, query.entryType));
-    if (query.kind !== undefined) filters.push(eq(t.kind, query.kind));
     return driverErrors(() =>
       this.#db
-        .select({
-          id: t.id,
-          sessionId: t.sessionId,
-          seq: t.seq,
-          entryType: t.entryType,
-          kind: t.kind,
-          at: t.at,
-          actorId: t.actorId,
-          actorName: t.actorName,
-          actorRole: t.actorRole,
-          commandId: t.commandId,
-          payload: t.payload,
-        })
+        .select(this.#rowColumns())
         .from(t)
         .where(and(...filters))
         .orderBy(asc(t.id))
         .limit(limit),
     );
+  }
+
+  #rowColumns() {
+    const t = this.#table;
+    return {
+      id: t.id,
+      sessionId: t.sessionId,
+      seq: t.seq,
+      entryType: t.entryType,
+      kind: t.kind,
+      at: t.at,
+      actorId: t.actorId,
+      actorName: t.actorName,
+      actorRole: t.actorRole,
+      commandId: t.commandId,
+      payload: t.payload,
+    };
+  }
+
+  #filters(filter: AuditFilter): SQL[] {
+    const t = this.#table;
+    const filters: SQL[] = [];
+    if (filter.sessionId !== undefined) filters.push(eq(t.sessionId, filter.sessionId));
+    if (filter.entryType !== undefined) filters.push(eq(t.entryType, filter.entryType));
+    if (filter.kind !== undefined) filters.push(eq(t.kind, filter.kind));
+    if (filter.actorId !== undefined) filters.push(eq(t.actorId, filter.actorId));
+    if (filter.actorRole !== undefined) filters.push(eq(t.actorRole, filter.actorRole));
+    if (filter.from !== undefined) filters.push(gte(t.at, filter.from));
+    if (filter.to !== undefined) filters.push(lt(t.at, filter.to));
+    if (filter.severity !== undefined) {
+      filters.push(
+        sql`${t.kind} like 'incident.%'`,
+        sql`${t.payload} -> 'incident' ->> 'severity' = ${filter.severity}`,
+      );
+    }
+    return filters;
+  }
+
+  async *scan(filter: AuditFilter, pageRows = 5000): AsyncIterable<AuditRow & { hash: string | null }> {
+    const t = this.#table;
+    const filters = this.#filters(filter);
+    let afterId = 0;
+    // Keyset pages by id: each page is one short query (no cursor held open across the
+    // response, which may be slow to drain), and rows appended meanwhile come at the end.
+    for (;;) {
+      const rows = await driverErrors(() =>
+        this.#db
+          .select({ ...this.#rowColumns(), hash: t.hash })
+          .from(t)
+          .where(and(...filters, gt(t.id, afterId)))
+          .orderBy(asc(t.id))
+          .limit(pageRows),
+      );
+      yield* rows;
+      const last = rows.at(-1);
+      if (rows.length < pageRows || !last) return;
+      afterId = last.id;
+    }
+  }
+
+  async searchSessions(filter: AuditFilter, limit: number): Promise<AuditSearchHit[]> {
+    const t = this.#table;
+    const rows = await driverErrors(() =>
+      this.#db
+        .select({
+          sessionId: t.sessionId,
+          rows: sql<number>`count(*)::int`.mapWith(Number),
+          firstAt: sql<Date>`min(${t.at})`.mapWith(t.at),
+          lastAt: sql<Date>`max(${t.at})`.mapWith(t.at),
+        })
+        .from(t)
+        .where(and(...this.#filters(filter)))
+        .groupBy(t.sessionId)
+        .orderBy(desc(sql`max(${t.at})`), asc(t.sessionId))
+        .limit(Math.min(Math.max(1, limit), MAX_AUDIT_PAGE)),
+    );
+    return rows;
   }
 
   async highestSeq(sessionId: string): Promise<number> {

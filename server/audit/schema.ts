@@ -60,6 +60,8 @@ export const auditLog = pgTable('audit_log', columns(), (t) => [
     .on(t.sessionId, t.commandId, t.entryType)
     .where(sql`entry_type <> 'event'`),
   index('audit_log_session_id_idx').on(t.sessionId, t.id),
+  // Cross-session searches ("sessions with a sev1 this week") go by kind and time.
+  index('audit_log_kind_at_idx').on(t.kind, t.at),
   check('audit_log_entry_type_ck', sql`entry_type in ('event', 'command', 'refused')`),
   // Events and only events carry a seq: the two partial unique indexes rely on it.
   check('audit_log_seq_ck', sql`(entry_type = 'event') = (seq is not null)`),

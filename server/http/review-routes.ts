@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,9 +10,9 @@ import type { SessionEvent } from '../../shared/events.js';
 import { idSchema } from '../../shared/model.js';
 import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
 import type { Role } from '../../shared/roles.js';
-import { isVerifiable } from '../audit/audit-log.js';
+import { isAuditArchive, type AuditArchive, type AuditFilter, type AuditRow } from '../audit/audit-log.js';
 import { CueroomError } from '../errors.js';
-import { buildReview, reviewToCsv } from '../review/review.js';
+import { buildReview, csvCell, reviewToCsv } from '../review/review.js';
 import { parsePointInTime, stateAt } from '../review/state-at.js';
 
 type Caller = { admin: true } | { admin: false; claims: TokenClaims };
@@ -20,6 +21,102 @@ const sessionParams = z.object({ id: idSchema });
 const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 /** Roles that may read a session's audit log and its review, besides the admin token. */
 const REVIEWERS: readonly Role[] = ['ops', 'observer'];
+
+/** A time in a query: epoch milliseconds or ISO 8601. */
+const timeParam = z
+  .string()
+  .max(64)
+  .transform((text, ctx) => {
+    const point = parsePointInTime(text);
+    if (!point || !('at' in point)) {
+      ctx.addIssue({ code: 'custom', message: 'use epoch milliseconds or an ISO 8601 time' });
+      return z.NEVER;
+    }
+    return new Date(point.at);
+  });
+/** Filters shared by the export and the search. */
+const filterQuery = {
+  entryType: z.enum(['event', 'command', 'refused']).optional(),
+  kind: z.string().max(64).optional(),
+  actor: z.string().max(128).optional().describe('actor id'),
+  role: z.string().max(32).optional().describe('actor role'),
+  from: timeParam.optional().describe('rows at or after this time (epoch ms or ISO 8601)'),
+  to: timeParam.optional().describe('rows before this time'),
+};
+type FilterQuery = {
+  entryType?: AuditRow['entryType'];
+  kind?: string;
+  actor?: string;
+  role?: string;
+  from?: Date;
+  to?: Date;
+};
+
+function toFilter(query: FilterQuery): AuditFilter {
+  const filter: AuditFilter = {};
+  if (query.entryType !== undefined) filter.entryType = query.entryType;
+  if (query.kind !== undefined) filter.kind = query.kind;
+  if (query.actor !== undefined) filter.actorId = query.actor;
+  if (query.role !== undefined) filter.actorRole = query.role;
+  if (query.from !== undefined) filter.from = query.from;
+  if (query.to !== undefined) filter.to = query.to;
+  return filter;
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'session_id',
+  'seq',
+  'entry_type',
+  'kind',
+  'at',
+  'actor_id',
+  'actor_name',
+  'actor_role',
+  'command_id',
+  'payload',
+  'hash',
+];
+
+function csvLine(row: AuditRow & { hash: string | null }): string {
+  return (
+    [
+      row.id,
+      row.sessionId,
+      row.seq,
+      row.entryType,
+      row.kind,
+      row.at.toISOString(),
+      row.actorId,
+      row.actorName,
+      row.actorRole,
+      row.commandId,
+      JSON.stringify(row.payload),
+      row.hash,
+    ]
+      .map(csvCell)
+      .join(',') + '\r\n'
+  );
+}
+
+/** The export as text chunks of about `batch` rows each: one write per chunk, not per row. */
+async function* exportChunks(
+  audit: AuditArchive,
+  filter: AuditFilter,
+  format: 'csv' | 'ndjson',
+  batch = 1000,
+): AsyncIterable<string> {
+  let buffer: string[] = [];
+  if (format === 'csv') buffer.push(CSV_COLUMNS.join(',') + '\r\n');
+  for await (const row of audit.scan(filter)) {
+    buffer.push(format === 'csv' ? csvLine(row) : JSON.stringify({ ...row, at: row.at.toISOString() }) + '\n');
+    if (buffer.length >= batch) {
+      yield buffer.join('');
+      buffer = [];
+    }
+  }
+  if (buffer.length > 0) yield buffer.join('');
+}
 
 const verifySchema = z.union([
   z.object({ intact: z.literal(true), rows: z.number(), lastSeq: z.number(), headHash: z.string().nullable() }),
@@ -71,6 +168,16 @@ export const reviewRoutes = fp(
       return { admin: false, claims };
     }
 
+    async function requireAdmin(request: FastifyRequest): Promise<void> {
+      const header = request.headers.authorization;
+      const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+      if (!token) throw new CueroomError(ErrorCode.Unauthorized, 'Send `Authorization: Bearer <admin token>`.');
+      const given = Buffer.from(token);
+      if (given.length !== adminToken.length || !timingSafeEqual(given, adminToken)) {
+        throw new CueroomError(ErrorCode.Forbidden, 'This needs the admin token.');
+      }
+    }
+
     /**
      * Every event of the session in seq order: the audit log, then whatever the store
      * still holds past it (on Redis the log lags by up to a shipping batch).
@@ -100,7 +207,7 @@ export const reviewRoutes = fp(
       async (request, reply) => {
         await requireSession(request, request.params.id, REVIEWERS);
         const audit = root.deps.audit;
-        if (!isVerifiable(audit)) {
+        if (!isAuditArchive(audit)) {
           return reply.code(501).send({ code: ErrorCode.Internal, message: 'This audit log cannot be verified.' });
         }
         return audit.verify(request.params.id);
@@ -165,6 +272,71 @@ export const reviewRoutes = fp(
             .send(reviewToCsv(review));
         }
         return review;
+      },
+    );
+
+    app.get(
+      '/v1/sessions/:id/audit/export',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: "Export a session's audit log as CSV or NDJSON, streamed from the database (admin, ops or observer)",
+          description:
+            'Filters: entryType, kind, actor (id), role, from, to (epoch ms or ISO 8601; from inclusive, to exclusive). Rows in id order, read in keyset pages, so memory stays flat however long the log. CSV columns: ' +
+            CSV_COLUMNS.join(', ') +
+            ' (payload as JSON).',
+          params: sessionParams,
+          querystring: z.object({ format: z.enum(['csv', 'ndjson']).default('ndjson'), ...filterQuery }),
+        },
+      },
+      async (request, reply) => {
+        await requireSession(request, request.params.id, REVIEWERS);
+        const audit = root.deps.audit;
+        if (!isAuditArchive(audit)) throw new CueroomError(ErrorCode.Internal, 'This audit log cannot export.');
+        const { format, ...query } = request.query;
+        const filter = { ...toFilter(query), sessionId: request.params.id };
+        return reply
+          .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+          .header('content-disposition', `attachment; filename="audit-${request.params.id}.${format}"`)
+          .send(Readable.from(exportChunks(audit, filter, format)));
+      },
+    );
+
+    app.get(
+      '/v1/audit/search',
+      {
+        schema: {
+          tags: ['audit'],
+          summary:
+            'Sessions whose audit log has matching rows (admin), e.g. `kind=incident.raised&severity=sev1&from=…`',
+          querystring: z.object({
+            ...filterQuery,
+            severity: z.enum(['sev1', 'sev2', 'sev3']).optional().describe('incident rows of this severity'),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+          }),
+          response: {
+            200: z.object({
+              sessions: z.array(
+                z.object({ sessionId: z.string(), rows: z.number(), firstAt: z.string(), lastAt: z.string() }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        await requireAdmin(request);
+        const audit = root.deps.audit;
+        if (!isAuditArchive(audit)) throw new CueroomError(ErrorCode.Internal, 'This audit log cannot search.');
+        const { severity, limit, ...query } = request.query;
+        const hits = await audit.searchSessions({ ...toFilter(query), ...(severity ? { severity } : {}) }, limit);
+        return {
+          sessions: hits.map((hit) => ({
+            ...hit,
+            firstAt: hit.firstAt.toISOString(),
+            lastAt: hit.lastAt.toISOString(),
+          })),
+        };
       },
     );
   },

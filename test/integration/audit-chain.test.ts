@@ -228,4 +228,24 @@ describe('audit hash chain on PGlite (same migrations)', () => {
     await log.append(commandWithEvents(id, 9, 4));
     expect(await log.verify(id)).toMatchObject({ intact: true, rows: 9 + 5, lastSeq: 12 });
   });
+
+  it('scans filtered rows in id order across keyset pages, and pages reads by actor and time', async () => {
+    const id = uniqueName('s');
+    await log.append([...commandWithEvents(id, 1, 7), refusedRecord(id, 'cmd-refused', { kind: 'question.flag' })]);
+    const all: { id: number; entryType: string }[] = [];
+    for await (const row of log.scan({ sessionId: id }, 3)) all.push(row);
+    expect(all).toHaveLength(9);
+    expect(all.map((row) => row.id)).toEqual([...all.map((row) => row.id)].sort((a, b) => a - b));
+    const refused: unknown[] = [];
+    for await (const row of log.scan({ sessionId: id, entryType: 'refused' }, 3)) refused.push(row);
+    expect(refused).toHaveLength(1);
+
+    const events = await log.read(id, { limit: 100, entryType: 'event', actorRole: 'ops' });
+    expect(events.length).toBeGreaterThan(0);
+    const at = events[2]!.at;
+    const later = await log.read(id, { limit: 100, entryType: 'event', from: at });
+    expect(later.every((row) => row.at.getTime() >= at.getTime())).toBe(true);
+    expect(later.length).toBeLessThan(7);
+    expect(await log.read(id, { limit: 100, actorId: 'nobody' })).toEqual([]);
+  });
 });

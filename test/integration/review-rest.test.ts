@@ -140,5 +140,76 @@ for (const backend of await backendsUnderTest()) {
       expect((await cr.request('GET', `/v1/sessions/${id}/review`, { token: tech })).status).toBe(403);
       expect((await cr.request('GET', `/v1/sessions/nope-${id}/review`, { token: ADMIN_TOKEN })).status).toBe(404);
     });
+
+    it('exports a filtered audit log as NDJSON and CSV, and finds sessions with sev1 incidents', async () => {
+      const started = new Date(Date.now() - 1000).toISOString();
+      const hot = await cr.createSession();
+      const calm = await cr.createSession();
+      for (const [id, severity] of [
+        [hot, 'sev1'],
+        [calm, 'sev2'],
+      ] as const) {
+        await cr.goLive(id);
+        const tech = await cr.invite(id, 'tech', 'Tariq', 'u-tech');
+        await cr.command(id, tech, {
+          kind: 'incident.raise',
+          incidentId: 'i1',
+          severity,
+          category: 'network',
+          title: 'Uplink, "down"',
+        });
+        await cr.command(id, tech, { kind: 'incident.acknowledge', incidentId: 'i1' });
+        await auditCaughtUp(id);
+      }
+      const ops = await cr.invite(hot, 'ops');
+
+      const ndjson = await fetch(`${cr.baseUrl}/v1/sessions/${hot}/audit/export?format=ndjson&kind=incident.raised`, {
+        headers: { authorization: `Bearer ${ops}` },
+      });
+      expect(ndjson.status).toBe(200);
+      expect(ndjson.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      const lines = (await ndjson.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        sessionId: hot,
+        kind: 'incident.raised',
+        actorId: 'u-tech',
+        entryType: 'event',
+      });
+      expect(lines[0].hash).toMatch(/^[0-9a-f]{64}$/);
+
+      const csv = await fetch(
+        `${cr.baseUrl}/v1/sessions/${hot}/audit/export?format=csv&actor=u-tech&entryType=command`,
+        {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        },
+      );
+      const rows = (await csv.text()).trim().split('\r\n');
+      expect(rows[0]).toBe(
+        'id,session_id,seq,entry_type,kind,at,actor_id,actor_name,actor_role,command_id,payload,hash',
+      );
+      expect(rows.slice(1).map((row) => row.split(',')[4])).toEqual(['incident.raise', 'incident.acknowledge']);
+
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      const none = await fetch(`${cr.baseUrl}/v1/sessions/${hot}/audit/export?format=ndjson&from=${future}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(await none.text()).toBe('');
+      const bad = await cr.request('GET', `/v1/sessions/${hot}/audit/export?from=soon`, { token: ADMIN_TOKEN });
+      expect(bad.status).toBe(400);
+
+      const search = await cr.request('GET', `/v1/audit/search?kind=incident.raised&severity=sev1&from=${started}`, {
+        token: ADMIN_TOKEN,
+      });
+      expect(search.status).toBe(200);
+      const found = search.body.sessions.map((hit: { sessionId: string }) => hit.sessionId);
+      expect(found).toContain(hot);
+      expect(found).not.toContain(calm);
+      expect(search.body.sessions.find((hit: { sessionId: string }) => hit.sessionId === hot).rows).toBe(1);
+      expect((await cr.request('GET', '/v1/audit/search?kind=incident.raised', { token: ops })).status).toBe(403);
+    });
   });
 }
