@@ -356,6 +356,17 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       .click();
     await pages.host.locator('.host-question', { hasText: 'Asked during the restart?' }).waitFor();
     for (const role of Object.keys(pages) as CrewRole[]) await expectInSync(role);
+    // Stream health for the tech and ops screenshots: a dip in bitrate with dropped frames.
+    const t0 = Date.now() - 20_000;
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      ts: t0 + i * 1000,
+      bitrateKbps: i > 14 ? 3100 + i * 10 : 4400 + ((i * 37) % 200),
+      fps: i > 14 ? 27 : 30,
+      droppedFrames: i > 14 ? i - 14 : 0,
+    }));
+    const health = await server.request('POST', `/v1/sessions/${sessionId}/ingest/health`, tokens.ingest, { samples });
+    expect(health.status).toBe(200);
+    await pages.tech.locator('[data-health="degraded"]').waitFor();
     for (const role of Object.keys(pages) as CrewRole[]) await finish(role);
   }, 90_000);
 });
