@@ -51,6 +51,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** REPLAY_RETENTION_SECONDS: how long events stay in the hot replay buffer; older resumes get a snapshot. Default 300. */
   readonly replayRetentionSeconds: number;
+  /** ENDED_SESSION_GRACE_SECONDS: how long an ended session stays in Redis once the audit log holds all of it; the review then reads Postgres alone. Default 3600. */
+  readonly endedSessionGraceSeconds: number;
   /** WS_MAX_QUEUE: outgoing frames queued per console before it is closed as too slow (4001). Default 1000. */
   readonly wsMaxQueue: number;
   /** WS_MAX_BUFFERED_BYTES: socket `bufferedAmount` past which a console is closed as too slow (4001). Default 4 MiB. */
@@ -226,6 +228,7 @@ const envSchema = z.object({
       : new Problem(`expected 1-64 letters, digits, dots, dashes, underscores or colons, got ${shown(raw)}`),
   ),
   REPLAY_RETENTION_SECONDS: integer(300, 1, 86_400, 'seconds'),
+  ENDED_SESSION_GRACE_SECONDS: integer(3600, 1, 30 * 86_400, 'seconds'),
   WS_MAX_QUEUE: integer(1000, 1, 1_000_000, 'frames'),
   // The floor is one largest incoming frame: a smaller limit would close healthy consoles.
   WS_MAX_BUFFERED_BYTES: integer(4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024, 'bytes'),
@@ -284,6 +287,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: vars.LOG_LEVEL,
     redisPrefix: vars.REDIS_PREFIX,
     replayRetentionSeconds: vars.REPLAY_RETENTION_SECONDS,
+    endedSessionGraceSeconds: vars.ENDED_SESSION_GRACE_SECONDS,
     wsMaxQueue: vars.WS_MAX_QUEUE,
     wsMaxBufferedBytes: vars.WS_MAX_BUFFERED_BYTES,
     wsHeartbeatMs: vars.WS_HEARTBEAT_MS,

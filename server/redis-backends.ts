@@ -6,6 +6,7 @@ import type { Backends } from './backends.js';
 import { createPgPool } from './backends.js';
 import type { Config } from './config.js';
 import { RedisEventFeed } from './store/redis-event-feed.js';
+import { expireEndedSession } from './store/ended-session-retention.js';
 import { RedisSessionStore } from './store/redis-session-store.js';
 import path from 'node:path';
 
@@ -81,6 +82,10 @@ export async function createRedisBackends(config: Config, log: Logger, overrides
     for (const [sessionId, floorSeq] of due) {
       store.trim(sessionId, floorSeq, config.replayRetentionSeconds * 1000).catch((error: unknown) => {
         log.warn({ err: error, sessionId }, 'stream trim failed');
+      });
+      // An ended session wholly in the audit log leaves Redis after a grace (README, Retention).
+      expireEndedSession(store, sessionId, floorSeq, config.endedSessionGraceSeconds).catch((error: unknown) => {
+        log.warn({ err: error, sessionId }, 'ended session expiry failed');
       });
     }
   }, TRIM_EVERY_MS);
