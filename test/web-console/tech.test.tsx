@@ -67,6 +67,21 @@ describe('tech view', () => {
     expect(sent[2]?.command).toEqual({ kind: 'incident.assign', incidentId: 'i1', assignee: 'Pat (tech)' });
   });
 
+  it('offers a forced resolve, saying so, while a health-rule signal still breaches', () => {
+    const signal = {
+      rule: 'bitrate' as const,
+      breaching: true,
+      since: NOW,
+      clearedAt: null,
+      sample: null,
+      context: { productId: null, productName: null, viewers: null, techOnDuty: [] },
+    };
+    const { sent } = renderRole('tech', liveState({ incidents: { i1: incident('i1', { signal }) } }));
+    expect(screen.getByText(/bitrate still breaching/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Force resolve' }));
+    expect(sent[0]?.command).toEqual({ kind: 'incident.resolve', incidentId: 'i1', force: true });
+  });
+
   it('offers no question triage or lineup switching', () => {
     renderRole('tech', liveState());
     expect(screen.queryByText('Question queue')).toBeNull();

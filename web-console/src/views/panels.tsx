@@ -367,6 +367,7 @@ function IncidentRow({ incident }: { incident: Incident }) {
   const me = store.identity.value?.name ?? null;
   const resolved = incident.status === 'resolved';
   const abnormal = !resolved && incident.severity !== 'sev3';
+  const breaching = !resolved && incident.signal?.breaching === true;
   return (
     <li class={`incident ${abnormal ? `abnormal ${incident.severity}` : ''}`} data-incident={id}>
       <div>
@@ -376,6 +377,11 @@ function IncidentRow({ incident }: { incident: Incident }) {
         <strong>{incident.title}</strong> <span class="tag">{incident.status}</span>
         {incident.occurrences > 1 ? <span class="tag"> ×{incident.occurrences}</span> : null}
         {incident.pushedToHost ? <span class="tag"> on host screen</span> : null}
+        {breaching ? (
+          <span class="tag abnormal">
+            <span aria-hidden="true">▲</span> {incident.signal?.rule} still breaching
+          </span>
+        ) : null}
       </div>
       <div class="meta">
         {incident.category} · raised by {incident.raisedBy} at {time(incident.raisedAt)} · assignee{' '}
@@ -402,8 +408,10 @@ function IncidentRow({ incident }: { incident: Incident }) {
         {!resolved ? (
           <Action
             action={`resolve-${id}`}
-            label="Resolve"
-            command={() => ({ kind: 'incident.resolve', incidentId: id })}
+            // The health rules refuse a plain resolve while the signal breaches: say so on the button.
+            label={breaching ? 'Force resolve' : 'Resolve'}
+            title={breaching ? 'The signal still breaches; resolving now is recorded as an override.' : undefined}
+            command={() => ({ kind: 'incident.resolve', incidentId: id, ...(breaching ? { force: true } : {}) })}
           />
         ) : null}
         {resolved ? (
