@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, type NodePgClient, type NodePgDatabase } from 'drizzle-orm/node-postgres';
@@ -58,7 +60,34 @@ function config(options: MigrateOptions) {
   };
 }
 
+/** Time (`when`) of the newest migration in the folder's journal. */
+function newestMigration(folder: string): number {
+  const journal = JSON.parse(readFileSync(path.join(folder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { when: number }[];
+  };
+  return Math.max(0, ...journal.entries.map((entry) => entry.when));
+}
+
+/**
+ * Whether every migration is applied already, read without any DDL: the application's
+ * role (`cueroom_app`, INSERT and SELECT only) may start a server on a database migrated
+ * by its owner, while drizzle's migrate() always issues CREATE SCHEMA/TABLE IF NOT EXISTS,
+ * which that role may not. Compares as drizzle does: the last applied `created_at`
+ * against the newest migration's time. False when the journal table is missing or unreadable.
+ */
+async function upToDate(db: PgAuditDb, options: MigrateOptions): Promise<boolean> {
+  const journal = sql`${sql.identifier(options.schema ?? 'drizzle')}.${sql.identifier('__drizzle_migrations')}`;
+  try {
+    const result = await db.execute(sql`select max(created_at)::text as last from ${journal}`);
+    const last = (result.rows[0] as { last: string | null } | undefined)?.last;
+    return last != null && Number(last) >= newestMigration(options.migrationsFolder ?? MIGRATIONS_FOLDER);
+  } catch {
+    return false;
+  }
+}
+
 async function migrateOnPostgres(db: PgAuditDb, options: MigrateOptions): Promise<void> {
+  if (await upToDate(db, options)) return;
   const source = db.$client;
   // The lock, the search_path and the migration must share one connection: an advisory
   // lock belongs to the session that took it, and a pool would spread the statements.

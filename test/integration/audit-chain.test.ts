@@ -205,6 +205,28 @@ describe.skipIf(!postgresUp)('audit hash chain on Postgres', () => {
     // A row inserted by hand is chained by the database like any other.
     expect(await log.verify(id)).toMatchObject({ intact: true, rows: rows.length + 1 });
   });
+  it('lets a server running as a login role in cueroom_app start on the migrated database, append and verify', async () => {
+    const login = uniqueName('cueroom_app_login');
+    await pool.query(`create role ${login} login password 'test' in role cueroom_app`);
+    const url = new URL(TEST_DATABASE_URL);
+    url.username = login;
+    url.password = 'test';
+    const appPool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+    appPool.on('error', () => {});
+    try {
+      // Migrations are up to date: no DDL is attempted, which this role could not run.
+      const appLog = await createPgAuditLog(appPool, { schema });
+      const id = uniqueName('s');
+      await appLog.append(commandWithEvents(id, 1, 3));
+      expect(await appLog.verify(id)).toMatchObject({ intact: true, rows: 4, lastSeq: 3 });
+      await expect(appPool.query(`delete from ${table} where session_id = $1`, [id])).rejects.toThrow(
+        /permission denied/,
+      );
+    } finally {
+      await appPool.end();
+      await pool.query(`drop role if exists ${login}`);
+    }
+  });
 });
 
 describe('audit hash chain on PGlite (same migrations)', () => {
