@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { OBSWebSocket } from 'obs-websocket-js';
 import { parsePushLine } from './http-push.js';
 import { IngestClient, IngestRefused, type IngestTarget } from './ingest-client.js';
-import { parseRtmpStat, rtmpSample, type RtmpStream } from './nginx-rtmp.js';
+import { startRtmpPoller } from './nginx-rtmp.js';
 import { obsSample, obsStateWord, type ObsReading } from './obs.js';
 
 const USAGE = `Usage: npm run agent -- <source> [options]
@@ -81,32 +81,7 @@ process.on('SIGTERM', stop);
 switch (source) {
   case 'nginx-rtmp': {
     const stream = values.stream ?? fail('nginx-rtmp needs --stream (the stream name ffmpeg or OBS publishes to).');
-    let previous: RtmpStream | null = null;
-    let wasUp: boolean | null = null;
-    const poll = async () => {
-      let streams: RtmpStream[];
-      try {
-        const response = await fetch(values['stat-url'], { signal: AbortSignal.timeout(Math.max(1000, interval)) });
-        streams = parseRtmpStat(await response.text());
-      } catch (error) {
-        // nginx itself is down: say nothing, and the watchdog reports the stream down.
-        log(`stat page unreachable: ${(error as Error).message}`);
-        return;
-      }
-      const found = rtmpSample(streams, { app: values.app, stream }, Date.now(), previous);
-      if (found === null) {
-        if (wasUp !== false) log(`${values.app}/${stream} is not publishing; posting nothing`);
-        wasUp = false;
-        previous = null;
-        return;
-      }
-      if (wasUp !== true) log(`${values.app}/${stream} is publishing`);
-      wasUp = true;
-      previous = found.stream;
-      await post([found.sample]);
-    };
-    void poll();
-    timer = setInterval(() => void poll(), interval);
+    startRtmpPoller({ statUrl: values['stat-url'], app: values.app, stream, intervalMs: interval, post, log });
     break;
   }
   case 'obs': {

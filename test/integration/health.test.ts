@@ -161,9 +161,8 @@ describe('stream health through REST ingest and real consoles', () => {
     });
     expect(forced.status).toBe(200);
     const { body: state } = await cr.request('GET', `/v1/sessions/${id}`, { token: techToken });
-    expect(
-      Object.values(state.state.incidents).filter((i: { dedupeKey: string }) => i.dedupeKey === 'health:bitrate'),
-    ).toHaveLength(1);
+    const incidents = Object.values(state.state.incidents as Record<string, { dedupeKey: string | null }>);
+    expect(incidents.filter((i) => i.dedupeKey === 'health:bitrate')).toHaveLength(1);
     await waitForForcedResolveInAudit(cr, id, raised.incident.id);
     tech.close();
   });

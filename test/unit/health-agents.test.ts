@@ -23,6 +23,7 @@ describe('nginx-rtmp stat page', () => {
       clients: 3,
       dropped: 15,
       uptimeMs: 298512,
+      bytesIn: 95320011,
     });
     expect(streams[1]).toMatchObject({ publishing: false, fps: 0, clients: 1, width: null });
   });
@@ -38,9 +39,16 @@ describe('nginx-rtmp stat page', () => {
       viewers: 2,
       destinations: [{ id: 'rtmp:live/show', status: 'publishing' }],
     });
-    expect(normalizeStatus(first.sample.destinations![0]!.status)).toBe('healthy');
-    const earlier = { ...first.stream, dropped: 10 };
-    expect(rtmpSample(streams, { app: 'live', stream: 'show' }, 2000, earlier)!.sample.droppedFrames).toBe(5);
+    expect(normalizeStatus(first.sample!.destinations![0]!.status)).toBe('healthy');
+    // A second poll: bitrate from the growth of bytes_in over the stream's own clock.
+    const earlier = { ...first.stream, dropped: 10, uptimeMs: 297512, bytesIn: 95320011 - 500_000 };
+    expect(rtmpSample(streams, { app: 'live', stream: 'show' }, 2000, earlier)!.sample).toMatchObject({
+      droppedFrames: 5,
+      bitrateKbps: 4000,
+    });
+    // A young stream with neither a previous poll nor bw_in yet: no sample, but not down.
+    const young = parseRtmpStat(statXml.replace('<bw_in>2555120</bw_in>', '<bw_in>0</bw_in>'));
+    expect(rtmpSample(young, { app: 'live', stream: 'show' }, 1, null)).toMatchObject({ sample: null });
   });
 
   it('a stream not publishing, absent, or an empty stat page gives no sample (the watchdog speaks)', () => {
