@@ -14,6 +14,8 @@ import { servicesRequired } from '../support/services.js';
 /*
  * The web console in a real Chromium (Debian's, never a downloaded one) against a real
  * `tsx server/main.ts` process, so a restart is a real restart on the same port and data.
+ * A `.serial` file: a browser and a server process load the machine enough to upset the
+ * timing-sensitive tests of the main suite, so it runs after it (vitest.serial.config.ts).
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
