@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { createEmbeddedBackends, type Backends } from './backends.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { DemoBroadcast } from './demo-broadcast.js';
 import { seedDemo } from './demo.js';
 import { createLogger } from './logger.js';
 import { resolveSecrets } from './secrets.js';
@@ -37,9 +38,11 @@ async function main(): Promise<void> {
     logger: log,
   });
 
+  let demoDriver: DemoBroadcast | null = null;
   closeWithGrace({ delay: config.shutdownGraceMs, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
+    demoDriver?.stop();
     // Order matters: stop accepting and close consoles (they reconnect elsewhere), then the
     // HTTP server, then readers, the audit flush, Redis and the pool (inside backends.close).
     await app.gateway.drain();
@@ -60,6 +63,19 @@ async function main(): Promise<void> {
     const demo = await seedDemo(app, publicUrl);
     lines.push('', `  Demo session ${demo.sessionId} is in preflight. Open one link per role:`);
     for (const [role, link] of Object.entries(demo.links)) lines.push(`    ${role.padEnd(8)} ${role === 'ingest' ? `token: ${link}` : link}`);
+    if (!process.argv.includes('--no-drive')) {
+      // The show runs itself through the public API (server/demo-broadcast.ts); --no-drive to drive it by hand.
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      const baseUrl = `http://${host}:${(app.server.address() as { port: number }).port}`;
+      demoDriver = new DemoBroadcast({
+        baseUrl,
+        adminToken: secrets.adminToken,
+        sessionId: demo.sessionId,
+        onError: (error) => log.warn({ err: error }, 'demo broadcast step failed'),
+      });
+      await demoDriver.start();
+      lines.push('', '  The show goes live in a few seconds and runs itself (npm run demo -- --no-drive to drive it by hand).');
+    }
   }
   process.stdout.write(lines.join('\n') + '\n\n');
 }
