@@ -166,6 +166,17 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
     expect(serious, `${role} axe violations`).toEqual([]);
+    if (role === 'ops') {
+      // The light theme passes the same check.
+      await page.getByRole('button', { name: 'Light theme' }).click();
+      await page.locator('html[data-theme="light"]').waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'console-ops-light.png'), fullPage: true });
+      const light = await new AxeBuilder({ page }).analyze();
+      expect(
+        light.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+        'ops light theme axe violations',
+      ).toEqual([]);
+    }
   }
 
   /** The page's folded state must equal the server's role-filtered state: nothing lost, nothing twice. */

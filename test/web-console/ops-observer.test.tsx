@@ -51,6 +51,27 @@ describe('ops view', () => {
   });
 });
 
+describe('updates without a full re-render', () => {
+  it('a health sample leaves the question queue and the activity feed alone', () => {
+    const questions = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`q${i}`, question(`q${i}`, { order: i })]),
+    );
+    const { store } = renderRole('ops', liveState({ questions }));
+    const row = screen.getByText('Question q7?').closest('li');
+    const queue = store.questions.value;
+    act(() =>
+      store.applyEvents(
+        [event(11, { kind: 'health.sampled', sample: { ts: NOW, bitrateKbps: 4000, fps: 30, droppedFrames: 0 } })],
+        11,
+      ),
+    );
+    expect(store.questions.value).toBe(queue);
+    expect(store.activity.value).toEqual([]);
+    expect(screen.getByText('Question q7?').closest('li')).toBe(row);
+    expect(screen.getByText(/Bitrate:/).textContent).toContain('4000 kbps');
+  });
+});
+
 describe('observer view', () => {
   it('shows everything and offers no action at all', () => {
     renderRole(
