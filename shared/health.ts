@@ -143,3 +143,19 @@ export function mergeRules(base: HealthRules, patch: HealthRulesPatch): HealthRu
 export const HEALTH_RULE_NAMES = ['bitrate', 'fps', 'droppedFrames', 'viewers', 'destinations', 'watchdog'] as const;
 export type HealthRuleName = (typeof HEALTH_RULE_NAMES)[number];
 export const healthRuleNameSchema = z.enum(HEALTH_RULE_NAMES);
+
+/**
+ * The status a console shows for a session's latest sample: `no_data` without one or when
+ * it is older than the watchdog time (measured on the sample's `ts`, so a console should
+ * pass a clock close to the encoder's), otherwise the worst of its destinations, and
+ * `healthy` when it reports none. Breaching rules show as incidents, not here.
+ */
+export function sampleStatus(
+  latest: { ts: number; destinations?: readonly { status: string }[] } | null,
+  now: number,
+  rules: Pick<HealthRules, 'watchdog'> = DEFAULT_HEALTH_RULES,
+): HealthStatus {
+  if (!latest || now - latest.ts > rules.watchdog.noSampleSeconds * 1000) return 'no_data';
+  const destinations = latest.destinations ?? [];
+  return destinations.length ? worstStatus(destinations.map((d) => normalizeStatus(d.status))) : 'healthy';
+}

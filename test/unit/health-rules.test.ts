@@ -3,6 +3,7 @@ import {
   DEFAULT_HEALTH_RULES,
   mergeRules,
   normalizeStatus,
+  sampleStatus,
   worstStatus,
   type HealthRules,
 } from '../../shared/health.js';
@@ -65,6 +66,13 @@ describe('vendor statuses', () => {
     expect(worstStatus(['healthy', 'no_data'])).toBe('no_data');
     expect(worstStatus(['critical', 'offline'])).toBe('offline');
     expect(worstStatus([])).toBe('no_data');
+  });
+
+  it('a console shows no_data without a recent sample, else the worst destination', () => {
+    expect(sampleStatus(null, 1000)).toBe('no_data');
+    expect(sampleStatus({ ts: 0 }, 16_000)).toBe('no_data');
+    expect(sampleStatus({ ts: 0 }, 5_000)).toBe('healthy');
+    expect(sampleStatus({ ts: 0, destinations: [{ status: 'good' }, { status: 'STARVING' }] }, 5_000)).toBe('degraded');
   });
 });
 
