@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
  * Tamper evidence for the audit log. Every row carries `hash` = sha256 of `prevHash`, a
  * newline and the canonical text of its content, where `prevHash` is the hash of the
  * previous row of the same session in insertion (id) order ('' for the first). The
- * database computes both on insert (trigger `audit_log_chain`, migration 0002), under a
+ * database computes both on insert (trigger `audit_log_chain`, migrations 0002 and 0005), under a
  * per-session lock, so no writer can store an unchained row. The canonical text is
  * jsonb's own rendering of `jsonb_build_array(CHAIN_VERSION, session_id, seq, entry_type,
  * kind, at in epoch ms, actor_id, actor_name, actor_role, command_id, payload)`: jsonb
