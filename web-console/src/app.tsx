@@ -4,21 +4,12 @@ import { tinykeys } from 'tinykeys';
 import { ActionError, ConsoleContext, isTyping, type Console } from './context.js';
 import { formatDuration, now } from './clock.js';
 import { chime, disableSound, enableSound, soundOn } from './sound.js';
+import { setTheme, theme } from './theme.js';
 import { VIEWS } from './views/roles.js';
 
+export { setTheme, theme };
+
 export const showHelp = signal(false);
-export const theme = signal<'dark' | 'light'>('dark');
-
-export function setTheme(next: 'dark' | 'light'): void {
-  theme.value = next;
-  document.documentElement.dataset.theme = next;
-  try {
-    localStorage.setItem('cueroom.theme', next);
-  } catch {
-    // Storage can be off (private mode); the theme then lasts for this page only.
-  }
-}
-
 /** Every shortcut, for the `?` overlay and the README. Single keys work only in the focused panel. */
 export const SHORTCUTS: readonly { keys: string; scope: string; does: string }[] = [
   { keys: '?', scope: 'anywhere', does: 'show or hide this list' },

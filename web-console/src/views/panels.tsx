@@ -7,6 +7,7 @@ import type { CrewRole } from '../../../shared/roles.js';
 import { Action, ActionError, Panel, useAllowed, useBlockedReason, useConsole, usePanelKeys } from '../context.js';
 import { HEALTH_ICON, HEALTH_LABEL, healthLevel } from '../health.js';
 import { now } from '../clock.js';
+import { theme } from '../theme.js';
 
 const CREW: readonly CrewRole[] = ['host', 'cohost', 'tech', 'ops', 'observer'];
 const SEVERITIES: readonly Severity[] = ['sev1', 'sev2', 'sev3'];
@@ -652,7 +653,8 @@ export function HealthPanel() {
         <HealthPill />{' '}
         <span class="meta">target {h.targetBitrateKbps ? `${h.targetBitrateKbps} kbps` : 'not set'}</span>
       </p>
-      <div class="sparks">
+      {/* Keyed on the theme: the charts are drawn again in the new colours. */}
+      <div class="sparks" key={theme.value}>
         <Sparkline label="Bitrate" unit="kbps" times={times} values={h.window.map((s) => s.bitrateKbps)} />
         <Sparkline label="FPS" unit="fps" times={times} values={h.window.map((s) => s.fps)} />
         <Sparkline label="Dropped frames" unit="" times={times} values={h.window.map((s) => s.droppedFrames)} />
@@ -686,7 +688,7 @@ export function LifecyclePanel() {
           label="Start preflight"
           command={() => ({ kind: 'session.start_preflight' })}
         />
-        {unchecked.length === 0 ? (
+        {session.status !== 'preflight' ? null : unchecked.length === 0 ? (
           <Action action="go-live" label="Go live" class="primary" command={() => ({ kind: 'session.go_live' })} />
         ) : (
           <span class="override">
