@@ -64,7 +64,9 @@ describe('console connection', () => {
     const id = connection.send('flag-q1', { kind: 'question.flag', questionId: 'q1' });
     expect(Object.values(connection.pending.value)).toEqual([{ action: 'flag-q1', kind: 'question.flag' }]);
     connection.receive({ type: 'error', id, code: 'forbidden', message: 'Role tech may not send question.flag.' });
-    expect(connection.errors.value['flag-q1']).toMatch(/^Not allowed for your role/);
+    expect(connection.errors.value['flag-q1']).toBe(
+      'Not allowed for your role: the cohost console cannot flag questions.',
+    );
     expect(connection.pending.value).toEqual({});
     const other = connection.send('answer-q1', { kind: 'question.answer', questionId: 'q1' });
     connection.receive({ type: 'ack', id: other, seq: 3, lastSeq: 3 });

@@ -22,11 +22,44 @@ export function takeToken(location: Location, storage: Storage, history: History
   return storage.getItem(TOKEN_KEY);
 }
 
+/** What a command does, in the words of the person who pressed the button. */
+const DOING: Partial<Record<CommandInput['kind'], string>> = {
+  'session.start_preflight': 'start preflight',
+  'session.add_checklist_item': 'add to the checklist',
+  'session.check_item': 'tick the checklist',
+  'session.go_live': 'go live',
+  'session.end': 'end the session',
+  'incident.raise': 'raise an incident',
+  'incident.acknowledge': 'acknowledge incidents',
+  'incident.assign': 'assign incidents',
+  'incident.add_note': 'add notes to incidents',
+  'incident.set_severity': 'change the severity of incidents',
+  'incident.push_to_host': 'put incidents on the host screen',
+  'incident.resolve': 'resolve incidents',
+  'incident.reopen': 'reopen incidents',
+  'lineup.set': 'edit the lineup',
+  'product.switch': 'switch the product on screen',
+  'question.flag': 'flag questions',
+  'question.answer': 'mark questions answered',
+  'question.dismiss': 'dismiss questions',
+  'question.pin': 'pin questions',
+  'question.restore': 'restore questions',
+  'cue.send': 'send cues',
+  'cue.acknowledge': 'acknowledge cues',
+};
+
 /** Turns a server error into words for the person who pressed the button. */
-export function explain(error: Pick<ErrorBody, 'code' | 'message'>): string {
+export function explain(
+  error: Pick<ErrorBody, 'code' | 'message'>,
+  kind?: CommandInput['kind'],
+  role?: string,
+): string {
+  const doing = kind ? DOING[kind] : undefined;
   switch (error.code) {
     case ErrorCode.Forbidden:
-      return `Not allowed for your role: ${error.message}`;
+      return doing && role
+        ? `Not allowed for your role: the ${role} console cannot ${doing}.`
+        : `Not allowed for your role: ${error.message}`;
     case ErrorCode.SessionNotLive:
       return `Not possible at this stage of the session: ${error.message}`;
     case ErrorCode.Conflict:
@@ -164,7 +197,8 @@ export class Connection {
           const { [message.id]: _done, ...rest } = this.pending.peek();
           this.pending.value = rest;
         }
-        this.errors.value = { ...this.errors.peek(), [pending?.action ?? 'general']: explain(message) };
+        const text = explain(message, pending?.kind, this.store.role ?? undefined);
+        this.errors.value = { ...this.errors.peek(), [pending?.action ?? 'general']: text };
         break;
       }
       case 'control':
