@@ -50,8 +50,7 @@ interface SessionHealth {
   rules: Record<HealthRuleName, RuleState>;
   lastSampleAt: number | null;
   last: HealthSample | null;
-  /** (arrival time, viewers) within the viewers window, oldest first. */
-  viewers: { at: number; viewers: number }[];
+  viewers: WindowMax;
 }
 
 export const dedupeKeyOf = (rule: HealthRuleName) => `health:${rule}`;
@@ -166,11 +165,7 @@ export class HealthRuleEngine {
     let viewersBad = false;
     let peak = 0;
     if (sample.viewers !== undefined) {
-      const window = session.viewers;
-      window.push({ at: now, viewers: sample.viewers });
-      const from = now - rules.viewers.windowSeconds * 1000;
-      while (window.length > 0 && window[0]!.at < from) window.shift();
-      for (const point of window) peak = Math.max(peak, point.viewers);
+      peak = session.viewers.push(now, sample.viewers, now - rules.viewers.windowSeconds * 1000);
       viewersBad =
         rules.viewers.enabled &&
         peak >= rules.viewers.minViewers &&
@@ -185,8 +180,9 @@ export class HealthRuleEngine {
     }
 
     const destinations = sample.destinations ?? [];
-    const worst = worstStatus(destinations.map((d) => normalizeStatus(d.status)));
-    const down = destinations.filter((d) => ['critical', 'offline'].includes(normalizeStatus(d.status)));
+    const statuses = destinations.map((d) => normalized(d.status));
+    const worst = worstStatus(statuses);
+    const down = destinations.filter((_, i) => statuses[i] === 'critical' || statuses[i] === 'offline');
     this.judge(
       session,
       sessionId,
@@ -243,7 +239,7 @@ export class HealthRuleEngine {
   status(sessionId: string): HealthStatus {
     const session = this.sessions.get(sessionId);
     if (!session || session.lastSampleAt === null || session.rules.watchdog.breaching) return 'no_data';
-    const statuses: HealthStatus[] = (session.last?.destinations ?? []).map((d) => normalizeStatus(d.status));
+    const statuses: HealthStatus[] = (session.last?.destinations ?? []).map((d) => normalized(d.status));
     for (const [rule, state] of Object.entries(session.rules)) {
       if (state.breaching) statuses.push(SEVERITY[rule as HealthRuleName] === 'sev1' ? 'critical' : 'degraded');
     }
@@ -275,7 +271,7 @@ export class HealthRuleEngine {
         },
         lastSampleAt: null,
         last: null,
-        viewers: [],
+        viewers: new WindowMax(),
       };
       this.sessions.set(sessionId, session);
     } else if (context) {
@@ -387,4 +383,42 @@ export function droppedRatio(sample: HealthSample, previous: HealthSample | null
   const seconds = previous && sample.ts > previous.ts ? Math.min((sample.ts - previous.ts) / 1000, 60) : 1;
   const sent = sample.fps * seconds;
   return sample.droppedFrames / (sample.droppedFrames + sent);
+}
+
+/** Vendor words repeat on every sample: normalize each once. */
+const NORMALIZED = new Map<string, HealthStatus>();
+function normalized(raw: string): HealthStatus {
+  let status = NORMALIZED.get(raw);
+  if (status === undefined) {
+    status = normalizeStatus(raw);
+    if (NORMALIZED.size < 1000) NORMALIZED.set(raw, status);
+  }
+  return status;
+}
+
+/**
+ * The highest value within a sliding time window, O(1) amortized per push: a deque of
+ * candidates in decreasing value (a value under a newer, larger one can never be the peak).
+ */
+export class WindowMax {
+  private at: number[] = [];
+  private values: number[] = [];
+  private head = 0;
+
+  /** Adds a value at `at`, drops what is older than `from`, and returns the window's peak. */
+  push(at: number, value: number, from: number): number {
+    while (this.values.length > this.head && this.values[this.values.length - 1]! <= value) {
+      this.values.pop();
+      this.at.pop();
+    }
+    this.values.push(value);
+    this.at.push(at);
+    while (this.at[this.head]! < from) this.head++;
+    if (this.head > 64 && this.head * 2 > this.values.length) {
+      this.values = this.values.slice(this.head);
+      this.at = this.at.slice(this.head);
+      this.head = 0;
+    }
+    return this.values[this.head]!;
+  }
 }

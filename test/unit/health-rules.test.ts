@@ -8,7 +8,8 @@ import {
   type HealthRules,
 } from '../../shared/health.js';
 import type { HealthSample } from '../../shared/model.js';
-import { HealthRuleEngine, droppedRatio, type HealthAction } from '../../server/health/rule-engine.js';
+import fc from 'fast-check';
+import { HealthRuleEngine, WindowMax, droppedRatio, type HealthAction } from '../../server/health/rule-engine.js';
 
 const S = 's-1';
 const rules: HealthRules = mergeRules(DEFAULT_HEALTH_RULES, {
@@ -193,6 +194,26 @@ describe('health rule engine', () => {
     r.engine.seed(S, { rules, targetBitrateKbps: 4000 }, [{ rule: 'bitrate', breaching: true }]);
     expect(kinds(r.feed(1))).toEqual(['clear:bitrate']);
     expect(kinds(r.feed(8))).toEqual(['resolve:bitrate']);
+  });
+
+  it('the viewers window peak matches a naive scan', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 5000 })), { maxLength: 300 }),
+        (steps) => {
+          const window = new WindowMax();
+          const seen: { at: number; v: number }[] = [];
+          let at = 0;
+          for (const [dt, v] of steps) {
+            at += dt;
+            seen.push({ at, v });
+            const from = at - 10_000;
+            const naive = Math.max(...seen.filter((p) => p.at >= from).map((p) => p.v));
+            expect(window.push(at, v, from)).toBe(naive);
+          }
+        },
+      ),
+    );
   });
 
   it('evaluates 10k samples quickly', () => {
