@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SystemCommand } from '../../shared/commands.js';
+import { commandSchema, type SystemCommand } from '../../shared/commands.js';
 import { DEFAULT_HEALTH_RULES } from '../../shared/health.js';
 import { Room, expectReplayMatches, ops, system, tech } from './domain-harness.js';
 
@@ -81,6 +81,10 @@ describe('health signals', () => {
       kind: 'incident.resolved',
     });
     expect(room.refused(system, resolve).code).toBe('conflict');
+  });
+
+  it('no token can send a signal: it is not a command of the wire schema', () => {
+    for (const command of [breach(), clear, resolve]) expect(commandSchema.safeParse(command).success).toBe(false);
   });
 
   it('signals act in preflight and live only', () => {
