@@ -85,6 +85,10 @@ const TERMINAL_REASONS: Record<number, string> = {
   [CloseCode.MessageTooBig]: 'The server closed this console: a message was too big. Reload the page.',
 };
 
+function isTerminal(code: number): boolean {
+  return (code >= 4100 || code === CloseCode.MessageTooBig) && !isReconnectCode(code);
+}
+
 export interface Pending {
   action: string;
   kind: CommandInput['kind'];
@@ -105,11 +109,16 @@ export class Connection {
   readonly pending = signal<Record<string, Pending>>({});
   private socket: ReconnectingWebSocket | null = null;
   private everConnected = false;
+  private opened = 0;
+  /** Frames of commands not yet answered, by id: sent again after a reconnect (same id, so applied once). */
+  private unanswered = new Map<string, string>();
 
   constructor(
     private readonly store: ConsoleStore,
     private readonly token: string,
     private readonly base: string,
+    /** The WebSocket class; default the browser's (tests pass a fake). */
+    private readonly WebSocketImpl?: unknown,
   ) {}
 
   url(): string {
@@ -123,13 +132,20 @@ export class Connection {
       maxReconnectionDelay: 5000,
       reconnectionDelayGrowFactor: 1.6,
       connectionTimeout: 4000,
+      // Terminal codes (bad or expired token, session gone): reconnecting cannot help.
+      shouldReconnectOnClose: (event) => !isTerminal(event.code),
+      ...(this.WebSocketImpl ? { WebSocket: this.WebSocketImpl } : {}),
     });
     this.socket = socket;
+    socket.addEventListener('open', () => {
+      // An answer lost with the old socket would leave the button busy for ever; the server
+      // answers a repeated id with the first answer, so resending is safe.
+      if (this.opened++ > 0) for (const frame of this.unanswered.values()) socket.send(frame);
+    });
     socket.addEventListener('message', (event) => this.receive(JSON.parse(String(event.data)) as ServerMessage));
     socket.addEventListener('close', (event) => {
       if (this.store.phase.peek() === 'stopped') return;
-      const terminal = event.code >= 4100 || event.code === CloseCode.MessageTooBig;
-      if (terminal && !isReconnectCode(event.code)) {
+      if (isTerminal(event.code)) {
         this.stop(TERMINAL_REASONS[event.code] ?? `Disconnected: ${event.reason || event.code}`);
         return;
       }
@@ -149,9 +165,10 @@ export class Connection {
     const { [action]: _cleared, ...rest } = this.errors.peek();
     this.errors.value = rest;
     this.pending.value = { ...this.pending.peek(), [id]: { action, kind: command.kind } };
-    const message = { type: 'command', id, command } as ClientMessage;
+    const frame = JSON.stringify({ type: 'command', id, command } as ClientMessage);
+    this.unanswered.set(id, frame);
     // Sent while offline, the command waits in partysocket's queue; the id makes a retry safe.
-    this.socket?.send(JSON.stringify(message));
+    this.socket?.send(frame);
     return id;
   }
 
@@ -187,6 +204,7 @@ export class Connection {
         this.store.applyEvents(message.events, message.seq);
         break;
       case 'ack': {
+        this.unanswered.delete(message.id);
         const { [message.id]: _done, ...rest } = this.pending.peek();
         this.pending.value = rest;
         break;
@@ -194,6 +212,7 @@ export class Connection {
       case 'error': {
         const pending = message.id === undefined ? undefined : this.pending.peek()[message.id];
         if (message.id !== undefined) {
+          this.unanswered.delete(message.id);
           const { [message.id]: _done, ...rest } = this.pending.peek();
           this.pending.value = rest;
         }
