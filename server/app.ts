@@ -79,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   health.start();
   app.decorate('health', health);
+  app.addHook('onReady', async () => health.armLive());
   app.addHook('onClose', async () => health.stop());
 
   app.setErrorHandler((error, request, reply) => {

@@ -56,6 +56,25 @@ export class HealthMonitor {
     this.timers.clear();
   }
 
+  /**
+   * Arms the watchdog of every live session from now (call once the instance serves): a
+   * session whose agent stopped while no instance was running would otherwise never be
+   * reported down. With several instances each arms its own; before firing each reads the
+   * store's latest sample, so only a session silent everywhere raises (once: dedupe key).
+   */
+  async armLive(): Promise<void> {
+    for (const summary of await this.store.list()) {
+      if (summary.status !== 'live') continue;
+      this.enqueue(summary.id, async () => {
+        const state = await this.store.load(summary.id);
+        if (!state || state.status !== 'live') return;
+        await this.ensureSeeded(summary.id);
+        this.lastTs.set(summary.id, Math.max(this.lastTs.get(summary.id) ?? 0, state.health.latest?.ts ?? 0));
+        this.engine.expectSamples(summary.id, contextOf(state));
+      });
+    }
+  }
+
   /** Resolves once every queued evaluation has run (for tests and shutdown). */
   async idle(): Promise<void> {
     while (this.chains.size > 0) await Promise.all(this.chains.values());

@@ -88,6 +88,15 @@ export class HealthRuleEngine {
     }
   }
 
+  /**
+   * Arms the watchdog of a session from now, as if a sample had just arrived: for
+   * sessions that were live when this instance started, whose agent may have died meanwhile.
+   */
+  expectSamples(sessionId: string, context: RuleContext): void {
+    const session = this.session(sessionId, context);
+    session.lastSampleAt ??= this.clock();
+  }
+
   has(sessionId: string): boolean {
     return this.sessions.has(sessionId);
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionEvent, SessionEventOf } from '../../shared/events.js';
 import type { HealthSample } from '../../shared/model.js';
@@ -165,6 +168,46 @@ describe('stream health through REST ingest and real consoles', () => {
     expect(incidents.filter((i) => i.dedupeKey === 'health:bitrate')).toHaveLength(1);
     await waitForForcedResolveInAudit(cr, id, raised.incident.id);
     tech.close();
+  });
+});
+
+describe('the watchdog after a restart', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'cueroom-health-restart-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a live session whose agent stopped while Cueroom was down is reported down without a new sample', async () => {
+    const first = await startCueroom({ dataDir });
+    const id = await first.createSession();
+    await first.goLive(id);
+    const techToken = await first.invite(id, 'tech', 'Tariq');
+    const rules = await first.command(id, techToken, {
+      kind: 'health.set_rules',
+      rules: { watchdog: { noSampleSeconds: 1 } },
+    });
+    expect(rules.status).toBe(200);
+    const ingest = await first.invite(id, 'ingest', 'Encoder');
+    const sample = { ts: Date.now(), bitrateKbps: 4000, fps: 30, droppedFrames: 0 };
+    expect(
+      (await first.request('POST', `/v1/sessions/${id}/ingest/health`, { token: ingest, body: { samples: [sample] } }))
+        .status,
+    ).toBe(200);
+    // Down before the watchdog could speak.
+    await first.close();
+
+    const second = await startCueroom({ dataDir });
+    try {
+      const tech = await second.connect(techToken);
+      await tech.first('snapshot');
+      const down = await tech.until(
+        () => tech.events.find((e) => e.kind === 'incident.raised' && e.incident.dedupeKey === 'health:watchdog'),
+        5000,
+        'stream down after the restart',
+      );
+      expect(down.actor.role).toBe('system');
+      tech.close();
+    } finally {
+      await second.close();
+    }
   });
 });
 
