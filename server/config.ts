@@ -65,6 +65,8 @@ export interface Config {
   readonly wsMaxInvalid: number;
   /** FLUSH_INTERVAL_MS: fan-out tick that coalesces a console's events into one frame; 0 = setImmediate. Default 5. */
   readonly flushIntervalMs: number;
+  /** HEALTH_FANOUT_MS: a console gets at most one health sample per this many ms, the latest winning; 0 = every one. Default 1000. */
+  readonly healthFanoutMs: number;
   /** SHUTDOWN_GRACE_MS: how long shutdown waits for sockets to close and the audit log to flush. Default 10000. */
   readonly shutdownGraceMs: number;
   /** INSTANCE_ID: name of this instance in logs, metrics and Redis consumer names. Default hostname-pid. */
@@ -243,6 +245,7 @@ const envSchema = z.object({
    * below what a person on a console can notice (a 60 Hz screen redraws every 16.7 ms).
    */
   FLUSH_INTERVAL_MS: integer(5, 0, 1000, 'milliseconds'),
+  HEALTH_FANOUT_MS: integer(1000, 0, 60_000, 'milliseconds'),
   SHUTDOWN_GRACE_MS: integer(10_000, 0, 600_000, 'milliseconds'),
   INSTANCE_ID: variable(defaultInstanceId, (raw) =>
     NAME.test(raw) && raw.length <= 128
@@ -294,6 +297,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     wsRateLimit: vars.WS_RATE_LIMIT,
     wsMaxInvalid: vars.WS_MAX_INVALID,
     flushIntervalMs: vars.FLUSH_INTERVAL_MS,
+    healthFanoutMs: vars.HEALTH_FANOUT_MS,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
     instanceId: vars.INSTANCE_ID,
   };

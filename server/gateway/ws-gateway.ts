@@ -25,6 +25,7 @@ export interface GatewayDeps {
     | 'wsRateLimit'
     | 'wsMaxInvalid'
     | 'flushIntervalMs'
+    | 'healthFanoutMs'
   >;
   store: SessionStore;
   feed: EventFeed;
@@ -261,7 +262,7 @@ export class Gateway {
   private hubFor(sessionId: string): SessionHub {
     let hub = this.hubs.get(sessionId);
     if (!hub) {
-      hub = new SessionHub(sessionId, this.deps.store, this.deps.feed, { flushIntervalMs: this.deps.config.flushIntervalMs }, this.deps.metrics);
+      hub = new SessionHub(sessionId, this.deps.store, this.deps.feed, { flushIntervalMs: this.deps.config.flushIntervalMs, healthIntervalMs: this.deps.config.healthFanoutMs }, this.deps.metrics);
       this.hubs.set(sessionId, hub);
     }
     return hub;

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       wsRateLimit: 200,
       wsMaxInvalid: 20,
       flushIntervalMs: 5,
+      healthFanoutMs: 1000,
       shutdownGraceMs: 10_000,
       instanceId: `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._:-]/g, '-'),
     });
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       WS_RATE_LIMIT: '10',
       WS_MAX_INVALID: '3',
       FLUSH_INTERVAL_MS: '0',
+      HEALTH_FANOUT_MS: '250',
       SHUTDOWN_GRACE_MS: '0',
       INSTANCE_ID: 'cueroom-1',
     });
@@ -106,6 +108,7 @@ describe('loadConfig', () => {
       wsRateLimit: 10,
       wsMaxInvalid: 3,
       flushIntervalMs: 0,
+      healthFanoutMs: 250,
       shutdownGraceMs: 0,
       instanceId: 'cueroom-1',
     });
