@@ -129,6 +129,8 @@ export function startRtmpPoller(options: RtmpPollerOptions): () => void {
   const log = options.log ?? (() => undefined);
   let previous: RtmpStream | null = null;
   let wasUp: boolean | null = null;
+  /** Logged on change only: a poller that cannot reach nginx says so once, not every second. */
+  let reachable = true;
   let busy = false;
   const poll = async () => {
     if (busy) return;
@@ -140,10 +142,14 @@ export function startRtmpPoller(options: RtmpPollerOptions): () => void {
         streams = parseRtmpStat(await response.text());
       } catch (error) {
         // nginx itself is down: say nothing, and the watchdog reports the stream down.
-        log(`stat page unreachable: ${(error as Error).message}`);
+        if (reachable) log(`stat page unreachable: ${(error as Error).message}`);
+        reachable = false;
+        wasUp = null;
         previous = null;
         return;
       }
+      if (!reachable) log('stat page reachable again');
+      reachable = true;
       const found = rtmpSample(streams, { app, stream }, Date.now(), previous);
       if (found === null) {
         if (wasUp !== false) log(`${app}/${stream} is not publishing; posting nothing`);
