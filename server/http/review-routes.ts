@@ -11,6 +11,7 @@ import { idSchema } from '../../shared/model.js';
 import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
 import type { Role } from '../../shared/roles.js';
 import { isAuditArchive, type AuditArchive, type AuditFilter, type AuditRow } from '../audit/audit-log.js';
+import { auditFilterQuery, toAuditFilter } from './audit-filters.js';
 import { CueroomError } from '../errors.js';
 import { buildReview, csvCell, reviewToCsv } from '../review/review.js';
 import { parsePointInTime, stateAt } from '../review/state-at.js';
@@ -21,47 +22,6 @@ const sessionParams = z.object({ id: idSchema });
 const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 /** Roles that may read a session's audit log and its review, besides the admin token. */
 const REVIEWERS: readonly Role[] = ['ops', 'observer'];
-
-/** A time in a query: epoch milliseconds or ISO 8601. */
-const timeParam = z
-  .string()
-  .max(64)
-  .transform((text, ctx) => {
-    const point = parsePointInTime(text);
-    if (!point || !('at' in point)) {
-      ctx.addIssue({ code: 'custom', message: 'use epoch milliseconds or an ISO 8601 time' });
-      return z.NEVER;
-    }
-    return new Date(point.at);
-  });
-/** Filters shared by the export and the search. */
-const filterQuery = {
-  entryType: z.enum(['event', 'command', 'refused']).optional(),
-  kind: z.string().max(64).optional(),
-  actor: z.string().max(128).optional().describe('actor id'),
-  role: z.string().max(32).optional().describe('actor role'),
-  from: timeParam.optional().describe('rows at or after this time (epoch ms or ISO 8601)'),
-  to: timeParam.optional().describe('rows before this time'),
-};
-type FilterQuery = {
-  entryType?: AuditRow['entryType'];
-  kind?: string;
-  actor?: string;
-  role?: string;
-  from?: Date;
-  to?: Date;
-};
-
-function toFilter(query: FilterQuery): AuditFilter {
-  const filter: AuditFilter = {};
-  if (query.entryType !== undefined) filter.entryType = query.entryType;
-  if (query.kind !== undefined) filter.kind = query.kind;
-  if (query.actor !== undefined) filter.actorId = query.actor;
-  if (query.role !== undefined) filter.actorRole = query.role;
-  if (query.from !== undefined) filter.from = query.from;
-  if (query.to !== undefined) filter.to = query.to;
-  return filter;
-}
 
 const CSV_COLUMNS = [
   'id',
@@ -286,7 +246,7 @@ export const reviewRoutes = fp(
             CSV_COLUMNS.join(', ') +
             ' (payload as JSON).',
           params: sessionParams,
-          querystring: z.object({ format: z.enum(['csv', 'ndjson']).default('ndjson'), ...filterQuery }),
+          querystring: z.object({ format: z.enum(['csv', 'ndjson']).default('ndjson'), ...auditFilterQuery }),
         },
       },
       async (request, reply) => {
@@ -294,7 +254,7 @@ export const reviewRoutes = fp(
         const audit = root.deps.audit;
         if (!isAuditArchive(audit)) throw new CueroomError(ErrorCode.Internal, 'This audit log cannot export.');
         const { format, ...query } = request.query;
-        const filter = { ...toFilter(query), sessionId: request.params.id };
+        const filter = { ...toAuditFilter(query), sessionId: request.params.id };
         return reply
           .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
           .header('content-disposition', `attachment; filename="audit-${request.params.id}.${format}"`)
@@ -310,7 +270,7 @@ export const reviewRoutes = fp(
           summary:
             'Sessions whose audit log has matching rows (admin), e.g. `kind=incident.raised&severity=sev1&from=…`',
           querystring: z.object({
-            ...filterQuery,
+            ...auditFilterQuery,
             severity: z.enum(['sev1', 'sev2', 'sev3']).optional().describe('incident rows of this severity'),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
           }),
@@ -329,7 +289,7 @@ export const reviewRoutes = fp(
         const audit = root.deps.audit;
         if (!isAuditArchive(audit)) throw new CueroomError(ErrorCode.Internal, 'This audit log cannot search.');
         const { severity, limit, ...query } = request.query;
-        const hits = await audit.searchSessions({ ...toFilter(query), ...(severity ? { severity } : {}) }, limit);
+        const hits = await audit.searchSessions({ ...toAuditFilter(query), ...(severity ? { severity } : {}) }, limit);
         return {
           sessions: hits.map((hit) => ({
             ...hit,

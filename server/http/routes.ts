@@ -10,6 +10,7 @@ import { healthSampleSchema, idSchema } from '../../shared/model.js';
 import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
 import { roleSchema, type Actor, type Role } from '../../shared/roles.js';
 import { CueroomError, HTTP_STATUS } from '../errors.js';
+import { auditFilterQuery, toAuditFilter } from './audit-filters.js';
 import type { CommandResult } from '../store/session-store.js';
 
 type Caller = { admin: true } | { admin: false; claims: TokenClaims };
@@ -302,19 +303,19 @@ export const restRoutes = fp(
         schema: {
           tags: ['audit'],
           summary: 'Read the audit log of a session, paged by `after` (admin, ops or observer)',
+          description: 'Filters: entryType, kind, actor (id), role, from, to (epoch ms or ISO 8601; from inclusive, to exclusive).',
           params: sessionParams,
           querystring: z.object({
             after: z.coerce.number().int().nonnegative().optional(),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
-            entryType: z.enum(['event', 'command', 'refused']).optional(),
-            kind: z.string().max(64).optional(),
+            ...auditFilterQuery,
           }),
         },
       },
       async (request) => {
         await requireSession(request, request.params.id, ['ops', 'observer']);
-        const { after, limit, entryType, kind } = request.query;
-        const rows = await root.deps.audit.read(request.params.id, { afterId: after, limit, entryType, kind });
+        const { after, limit, ...filter } = request.query;
+        const rows = await root.deps.audit.read(request.params.id, { afterId: after, limit, ...toAuditFilter(filter) });
         const last = rows.at(-1);
         return { rows, next: rows.length === limit && last ? last.id : null };
       },

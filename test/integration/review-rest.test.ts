@@ -193,6 +193,23 @@ for (const backend of await backendsUnderTest()) {
       );
       expect(rows.slice(1).map((row) => row.split(',')[4])).toEqual(['incident.raise', 'incident.acknowledge']);
 
+      // The paged read takes the same filters, with a cursor stable while rows are appended.
+      const kinds: string[] = [];
+      let after: number | null = 0;
+      while (after !== null) {
+        const page = await cr.request(
+          'GET',
+          `/v1/sessions/${hot}/audit?actor=u-tech&role=tech&entryType=command&limit=1&after=${after}`,
+          {
+            token: ops,
+          },
+        );
+        expect(page.status).toBe(200);
+        kinds.push(...page.body.rows.map((row: { kind: string }) => row.kind));
+        after = page.body.next;
+      }
+      expect(kinds).toEqual(['incident.raise', 'incident.acknowledge']);
+
       const future = new Date(Date.now() + 3_600_000).toISOString();
       const none = await fetch(`${cr.baseUrl}/v1/sessions/${hot}/audit/export?format=ndjson&from=${future}`, {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
