@@ -380,6 +380,15 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
     const health = await server.request('POST', `/v1/sessions/${sessionId}/ingest/health`, tokens.ingest, { samples });
     expect(health.status).toBe(200);
     await pages.tech.locator('[data-health="degraded"]').waitFor();
+    // A few more questions, so the cohost's screenshot shows a queue.
+    await server.request('POST', `/v1/sessions/${sessionId}/ingest/questions`, tokens.ingest, {
+      questions: [
+        { text: 'Does the set come in blue?', author: 'mara_k', externalId: 'yt-3' },
+        { text: 'Can I put them in the microwave?', author: 'jules', externalId: 'yt-4' },
+        { text: 'How long is shipping to Lyon?', author: 'pierre.d', externalId: 'yt-5' },
+      ],
+    });
+    await pages.cohost.locator('.question', { hasText: 'How long is shipping to Lyon?' }).waitFor();
     for (const role of Object.keys(pages) as CrewRole[]) await finish(role);
   }, 90_000);
 });
