@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { Connection, explain, takeToken } from '../../web-console/src/connection.js';
 import { ConsoleStore } from '../../web-console/src/store.js';
-import { HEALTH_WINDOW as BROWSER_HEALTH_WINDOW } from '../../web-console/src/model-constants.js';
-import { HEALTH_WINDOW } from '../../shared/model.js';
+import * as browser from '../../web-console/src/model-constants.js';
+import { HEALTH_WINDOW, INCIDENT_CATEGORIES, SEVERITIES } from '../../shared/model.js';
+import { CREW_ROLES } from '../../shared/roles.js';
 import { event, liveState, question } from './support.js';
 
 function connect(role: 'cohost' | 'host' = 'cohost') {
@@ -81,7 +82,10 @@ describe('console connection', () => {
     expect(takeToken(location, sessionStorage, history)).toBe('abc');
   });
 
-  it('builds the browser reducer with the same health window as the server', () => {
-    expect(BROWSER_HEALTH_WINDOW).toBe(HEALTH_WINDOW);
+  it('builds the browser reducer and forms with the same constants as shared/', () => {
+    expect(browser.HEALTH_WINDOW).toBe(HEALTH_WINDOW);
+    expect(browser.CREW_ROLES).toEqual(CREW_ROLES);
+    expect(browser.SEVERITIES).toEqual(SEVERITIES);
+    expect(browser.INCIDENT_CATEGORIES).toEqual(INCIDENT_CATEGORIES);
   });
 });

@@ -7,11 +7,11 @@ import type { CrewRole } from '../../../shared/roles.js';
 import { Action, ActionError, Panel, useAllowed, useBlockedReason, useConsole, usePanelKeys } from '../context.js';
 import { HEALTH_ICON, HEALTH_LABEL, healthLevel } from '../health.js';
 import { now } from '../clock.js';
+import { CREW_ROLES, INCIDENT_CATEGORIES, SEVERITIES } from '../model-constants.js';
 import { theme } from '../theme.js';
 
-const CREW: readonly CrewRole[] = ['host', 'cohost', 'tech', 'ops', 'observer'];
-const SEVERITIES: readonly Severity[] = ['sev1', 'sev2', 'sev3'];
-const CATEGORIES = ['video', 'audio', 'network', 'encoder', 'platform', 'product', 'compliance', 'other'] as const;
+const CREW: readonly CrewRole[] = CREW_ROLES;
+const CATEGORIES = INCIDENT_CATEGORIES;
 
 export function formatPrice(product: Pick<Product, 'price' | 'currency'>): string {
   return `${(product.price / 100).toFixed(2)} ${product.currency}`;
