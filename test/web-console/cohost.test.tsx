@@ -62,6 +62,15 @@ describe('cohost view', () => {
     expect(screen.getByText('Question q1?').closest('li')).toBe(first);
   });
 
+  it('upvotes once as the crew member', () => {
+    const { sent } = renderRole('cohost', liveState({ questions: { a: question('a') } }));
+    fireEvent.click(screen.getByRole('button', { name: '▲ +1' }));
+    expect(sent[0]?.command).toEqual({ kind: 'question.upvote', questionId: 'a', voter: 'Pat (cohost)' });
+    cleanup();
+    renderRole('cohost', liveState({ questions: { a: question('a', { voters: ['Pat (cohost)'], upvotes: 1 }) } }));
+    expect(screen.queryByRole('button', { name: '▲ +1' })).toBeNull();
+  });
+
   it('shows the lineup with current and next, and switches', () => {
     const { sent } = renderRole('cohost', liveState());
     expect(screen.getByText(/Now:/).parentElement!.textContent).toContain('Glass kettle');

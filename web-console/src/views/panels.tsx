@@ -84,6 +84,10 @@ const QuestionRow = memo(function QuestionRow({
   onSelect: (id: string) => void;
 }) {
   const id = question.id;
+  const { store } = useConsole();
+  // One vote per crew member: the server counts each voter once.
+  const me = store.identity.value?.name ?? '';
+  const voted = question.voters.includes(me);
   return (
     <li
       class={`question ${selected ? 'selected' : ''}`}
@@ -123,6 +127,14 @@ const QuestionRow = memo(function QuestionRow({
             label="Dismiss"
             keyHint="d"
             command={() => ({ kind: 'question.dismiss', questionId: id })}
+          />
+        ) : null}
+        {me && !voted && question.status !== 'dismissed' ? (
+          <Action
+            action={`upvote-${id}`}
+            label="▲ +1"
+            title="Upvote on behalf of the crew"
+            command={() => ({ kind: 'question.upvote', questionId: id, voter: me })}
           />
         ) : null}
         <Action
