@@ -216,10 +216,9 @@ describe('health rule engine', () => {
     );
   });
 
-  it('evaluates 10k samples quickly', () => {
+  // Speed is the benchmark's business (docs/benchmarks.md); here, a long healthy run stays quiet.
+  it('stays quiet over 10k healthy samples', () => {
     const r = rig();
-    const started = performance.now();
-    r.feed(10_000, { bitrateKbps: 3900 });
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(kinds(r.feed(10_000, { bitrateKbps: 3900 }))).toEqual([]);
   });
 });

@@ -154,7 +154,9 @@ describe('state as of any point', () => {
         expect(await stateAt(room.events, { at }, 's-test')).toEqual(after[seq]);
         expect(await stateAt(room.events, { at: room.events[0]!.at - 1 }, 's-test')).toBeNull();
       }),
-      { numRuns: 200 },
+      // A fixed seed: the coverage check below is then reproducible run to run (a random
+      // seed left it short of 21 kinds now and then). FC_SEED overrides it to explore.
+      { numRuns: 500, seed: Number(process.env.FC_SEED ?? 20261123) },
     );
     // Not vacuous: the runs went live and reached most of the event kinds.
     expect(kinds).toContain('session.status_changed');
