@@ -55,6 +55,7 @@ const EVENT_KIND: Record<string, string> = {
   'question.dismiss': 'question.dismissed',
   'question.upvote': 'question.upvoted',
   'product.switch': 'product.switched',
+  'product.set_price': 'product.price_changed',
   'incident.raise': 'incident.raised',
   'incident.acknowledge': 'incident.acknowledged',
   'incident.resolve': 'incident.resolved',

@@ -87,8 +87,13 @@ export class Stats {
   frames = 0;
   /** Event `at` (the server's accept time, ms) → client receive time, on parsing consoles. */
   readonly accepted = new Samples();
+  /** The same for `health.sampled` events, which Cueroom paces per console (HEALTH_FANOUT_MS): kept apart. */
+  readonly acceptedHealth = new Samples();
   /** Client send time of the command (performance.now) → client receive time, on parsing consoles. */
   readonly sent = new Samples();
+  readonly sentHealth = new Samples();
+  /** Payload bytes of the event frames received. */
+  bytes = 0;
   /** Command round trip: send → ack. */
   readonly ackRtt = new Samples();
   acksOk = 0;
@@ -179,7 +184,7 @@ export class BenchConsole {
         options.stats.error('bad_frame');
         return;
       }
-      this.receive(message, () => settle());
+      this.receive(message, data.length, () => settle());
     });
     socket.on('unexpected-response', (_request, response) => {
       settle(new Error(`upgrade refused: HTTP ${response.statusCode}`));
@@ -226,7 +231,7 @@ export class BenchConsole {
     }
   }
 
-  private receive(message: Json, onSnapshot: () => void): void {
+  private receive(message: Json, size: number, onSnapshot: () => void): void {
     const stats = this.options.stats;
     switch (message.type) {
       case 'snapshot':
@@ -235,13 +240,15 @@ export class BenchConsole {
         break;
       case 'events': {
         stats.frames++;
+        stats.bytes += size;
         const wall = Date.now();
         const mono = performance.now();
         for (const event of message.events as Json[]) {
           stats.deliveries++;
-          stats.accepted.add(wall - event.at);
+          const health = event.kind === 'health.sampled';
+          (health ? stats.acceptedHealth : stats.accepted).add(wall - event.at);
           const sentAt = sendTimes.get(event.commandId);
-          if (sentAt !== undefined) stats.sent.add(mono - sentAt);
+          if (sentAt !== undefined) (health ? stats.sentHealth : stats.sent).add(mono - sentAt);
           if (event.seq <= this.seq) stats.duplicates++;
           else if (this.options.strictSeq && event.seq !== this.seq + 1) stats.gaps++;
           if (event.seq > this.seq) this.seq = event.seq;
@@ -396,6 +403,7 @@ export class CountingConsole {
       if (payload.indexOf(EVENTS_PREFIX) === 0) {
         const stats = this.options.stats;
         stats.frames++;
+        stats.bytes += payload.length;
         let at = payload.indexOf(COMMAND_ID, 16);
         while (at !== -1) {
           stats.deliveries++;

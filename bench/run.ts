@@ -8,7 +8,7 @@
  *
  * Options: --only=bigroom|busynight  --targets=cueroom,baseline  --consoles=N
  * --steps=50,100,150  --step-seconds=S  --sessions=N  --busy-seconds=S  --idle=N
- * --probe-every=N  --no-pin  --doc / --no-doc  --keep-data  --backend=embedded  --profile
+ * --probe-every=N  --quiet-wait=S  --no-pin  --doc / --no-doc  --keep-data  --backend=embedded  --profile
  * Env: BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/test).
  */
@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { waitUntil, type Summary } from './load.js';
+import { sleep, systemCpuMeter, waitUntil, type Summary } from './load.js';
 import { bigRoom, busyNight, type BigRoomResult, type BusyNightResult, type SideFigures } from './scenarios.js';
 import { BaselineTarget, CueroomTarget, ROOT, hasTaskset, uniqueTag, type Target } from './targets.js';
 
@@ -52,6 +52,8 @@ const options = {
   busySeconds: num('busy-seconds', quick ? 8 : 30),
   idle: num('idle', quick ? 200 : 1000),
   probeEvery: num('probe-every', 10),
+  /** Longest wait for the machine to be idle before each server starts (0: none). */
+  quietWaitSeconds: value('quiet-wait') === '0' ? 0 : num('quiet-wait', 45),
   pin: !flag('no-pin'),
   writeDoc: flag('doc') || (!quick && !flag('no-doc')),
   /** `embedded` runs Cueroom without REDIS_URL and DATABASE_URL (memory store, PGlite): for trying the bench out. */
@@ -69,6 +71,9 @@ const tag = uniqueTag();
 const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const resultsDir = path.join(ROOT, 'bench', 'results', `${stamp}-${tag}`);
 mkdirSync(resultsDir, { recursive: true });
+
+/** CPU busy on the machine (all CPUs, of 100 × cores) just before each server started. */
+const idleBefore: string[] = [];
 
 const log = (line: string) =>
   console.log(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -190,6 +195,24 @@ async function startOnce(name: string, scenario: string, pinCpu: number | null, 
   throw new Error(`unknown target ${name}`);
 }
 
+/**
+ * Waits (up to `maxMs`) until the machine is nearly idle before a measurement: other work
+ * on a 2-CPU machine would be measured as Cueroom's. Returns the busy % of all CPUs (out
+ * of 100 × cores) over the last 2 s sampled.
+ */
+async function quiet(maxMs = options.quietWaitSeconds * 1000, threshold = 25): Promise<number> {
+  const end = Date.now() + maxMs;
+  let busy = Number.NaN;
+  for (;;) {
+    const meter = systemCpuMeter();
+    await sleep(2000);
+    busy = meter().reduce((a, b) => a + b, 0);
+    if (busy <= threshold || Date.now() >= end) break;
+    log(`  waiting for the machine to quieten down: CPUs ${busy.toFixed(0)}% busy`);
+  }
+  return busy;
+}
+
 async function runScenario<T>(
   scenario: string,
   pinCpu: number | null,
@@ -200,6 +223,8 @@ async function runScenario<T>(
     log(`${scenario} on ${name}`);
     let target: Target | null = null;
     try {
+      const busyBefore = await quiet();
+      idleBefore.push(`${scenario}/${name}: ${busyBefore.toFixed(0)}%`);
       target = await startTarget(name, scenario, pinCpu);
       const result = await body(target);
       outcomes.push({ target: name, result });
@@ -279,21 +304,23 @@ function renderBigRoom(outcomes: Outcome<BigRoomResult>[]): string {
     lines.push(
       `Consoles: ${Object.entries(any.roles)
         .map(([r, n]) => `${n} ${r}`)
-        .join(', ')}. One tech console posts \`health.sample\` commands over its WebSocket; ` +
+        .join(
+          ', ',
+        )}. One ops console posts \`product.set_price\` commands over its WebSocket (each is a \`product.price_changed\` event for host, cohosts, ops and observers); ` +
         `${any.probes} consoles parse every frame for latency (the rest count events). ` +
         `${options.stepSeconds} s per step.`,
     );
     lines.push('');
   }
   lines.push(
-    '| server | events/s | deliveries/s offered | deliveries/s achieved | delivered | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | frames/s | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
+    '| server | events/s | deliveries/s offered | deliveries/s achieved | delivered | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | frames/s (bytes each) | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
   );
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const o of outcomes) {
     if (!o.result) continue;
     for (const s of o.result.steps) {
       lines.push(
-        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${loop(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
+        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} (${f0(s.bytesPerFrame)}) | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${loop(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
       );
     }
   }
@@ -325,14 +352,14 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
   );
   lines.push('');
   lines.push(
-    '| server | commands/s sent | accepted/s | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | ack round trip p50 / p99 (ms) | REST ingest p50 / p99 (ms) | deliveries/s | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
+    '| server | commands/s sent | accepted/s | accepted→received p50 / p99 / max (ms) | sent→received p50 / p99 / max (ms) | health samples accepted→received p50 / p99 (ms) | ack round trip p50 / p99 (ms) | REST ingest p50 / p99 (ms) | deliveries/s | server CPU | load-gen CPU | Redis / Postgres / rest CPU | server event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
   );
-  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const o of outcomes) {
     if (!o.result) continue;
     const r = o.result;
     lines.push(
-      `| ${r.label} | ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${lat(r.accepted)} | ${lat(r.sent)} | ${ms(r.ackRtt.p50)} / ${ms(r.ackRtt.p99)} | ${ms(r.restRtt.p50)} / ${ms(r.restRtt.p99)} | ${f0(r.deliveriesPerSec)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${rest(r)} | ${loop(r)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${errs(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${r.gaps || r.duplicates ? `; gaps ${r.gaps}, dups ${r.duplicates}` : ''}${Object.keys(r.closes).length ? `; closed ${errs(r.closes)}` : ''} |`,
+      `| ${r.label} | ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${lat(r.accepted)} | ${lat(r.sent)} | ${ms(r.acceptedHealth.p50)} / ${ms(r.acceptedHealth.p99)} | ${ms(r.ackRtt.p50)} / ${ms(r.ackRtt.p99)} | ${ms(r.restRtt.p50)} / ${ms(r.restRtt.p99)} | ${f0(r.deliveriesPerSec)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${rest(r)} | ${loop(r)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${errs(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${r.gaps || r.duplicates ? `; gaps ${r.gaps}, dups ${r.duplicates}` : ''}${Object.keys(r.closes).length ? `; closed ${errs(r.closes)}` : ''} |`,
     );
   }
   lines.push('');
@@ -495,6 +522,7 @@ async function main() {
     `| pinning | ${m.pinning} |`,
     `| ulimit -n | ${m.fileLimit} |`,
     `| load average at start | ${m.loadAverage} |`,
+    `| CPU busy before each run (other work; of ${m.cores * 100}%) | ${idleBefore.join(', ')} |`,
     '',
     ...sections.flatMap((s) => [s, '']),
     renderLogs(allOutcomes, scenarioNames),

@@ -188,6 +188,7 @@ export interface StepResult {
   serverRssMB: number;
   serverPeakRssMB: number;
   framesPerSec: number;
+  bytesPerFrame: number;
   gaps: number;
   duplicates: number;
   closes: Record<string, number>;
@@ -199,7 +200,7 @@ export interface BigRoomResult {
   consoles: number;
   roles: Record<string, number>;
   probes: number;
-  /** Consoles that receive each health sample (measured in the warm-up). */
+  /** Consoles that receive each price change. */
   audience: number;
   inviteSeconds: number;
   connectSeconds: number;
@@ -226,8 +227,8 @@ export async function bigRoom(
   for (const [role, count] of Object.entries(roles)) {
     for (let i = 0; i < count; i++) {
       const n = specs.length;
-      // The publisher (first tech) and every probeEvery-th console parse their frames.
-      const full = (role === 'tech' && i === 0) || n % options.probeEvery === 0;
+      // The publisher (first ops) and every probeEvery-th console parse their frames.
+      const full = (role === 'ops' && i === 0) || n % options.probeEvery === 0;
       specs.push({
         sessionId,
         role,
@@ -250,23 +251,26 @@ export async function bigRoom(
     `  ${target.name}: connected in ${connectSeconds.toFixed(1)} s (invites ${inviteSeconds.toFixed(1)} s), ` +
       `${connectDeliveries} deliveries while connecting, settled after ${settleSeconds.toFixed(1)} s`,
   );
-  const publisher = consoles[specs.findIndex((s) => s.role === 'tech')] as BenchConsole;
+  const publisher = consoles[specs.findIndex((s) => s.role === 'ops')] as BenchConsole;
   const probes = specs.filter((s) => s.mode === 'full').length;
 
-  const sample = () => ({
-    kind: 'health.sample',
-    sample: { ts: Date.now(), bitrateKbps: 4500, fps: 30, droppedFrames: 0 },
-  });
+  // A price change reaches host, cohosts, ops and observers, unpaced (health samples are paced
+  // per console by HEALTH_FANOUT_MS, so they cannot show the fan-out); a new price every time.
+  let price = 1000;
+  const sample = () => ({ kind: 'product.set_price', productId: LINEUP[0]!.id, price: ++price });
 
-  // Warm-up: 20 samples at 20/s; tells how many consoles receive each one.
+  // Consoles that receive each price change: by the audience table on Cueroom, all on the baseline.
+  const audience = specs.filter((spec) => target.receives('product.price_changed', spec.role)).length;
+  // Warm-up: 20 samples at 20/s, awaited until every console has them.
   stats = new Stats();
   useStats(consoles, stats);
   const warm = await paced(20, 1000, () => publisher.command(commandId(`${tag}-w`), sample()));
+  const warmed = await waitUntil(() => stats.deliveries >= warm * audience, 30_000, 20);
   await settle(() => stats, 500, 10_000);
-  const audience = Math.round(stats.deliveries / Math.max(1, warm));
   const rssIdleMB = (await medianRss(pid)) / MB;
   log(
-    `  ${target.name}: warm-up ${warm} samples, audience ${audience} consoles, server RSS ${rssIdleMB.toFixed(0)} MB`,
+    `  ${target.name}: warm-up ${warm} samples, ${stats.deliveries} of ${warm * audience} deliveries` +
+      `${warmed ? '' : ' (not all within 30 s)'}, server RSS ${rssIdleMB.toFixed(0)} MB`,
   );
 
   const steps: StepResult[] = [];
@@ -287,6 +291,7 @@ export async function bigRoom(
     const sides = await side();
     const inWindow = stats.deliveries;
     const framesInWindow = stats.frames;
+    const bytesInWindow = stats.bytes;
     const peak = rss.stop();
     const rssNow = procRssBytes(pid);
     const expected = published * audience;
@@ -313,6 +318,7 @@ export async function bigRoom(
       serverRssMB: rssNow / MB,
       serverPeakRssMB: peak / MB,
       framesPerSec: framesInWindow / server.wallSeconds,
+      bytesPerFrame: framesInWindow ? bytesInWindow / framesInWindow : Number.NaN,
       gaps: stats.gaps,
       duplicates: stats.duplicates,
       closes: closesOf(stats),
@@ -403,8 +409,12 @@ export interface BusyNightResult {
   errors: Record<string, number>;
   deliveries: number;
   deliveriesPerSec: number;
+  /** Every event but health samples. */
   accepted: Summary;
   sent: Summary;
+  /** Health samples only (paced per console by Cueroom). */
+  acceptedHealth: Summary;
+  sentHealth: Summary;
   ackRtt: Summary;
   restRtt: Summary;
   /** Ingest requests made (fewer than questions when questions queued behind a slow request). */
@@ -757,6 +767,8 @@ export async function busyNight(
     deliveriesPerSec: deliveriesInWindow / server.wallSeconds,
     accepted: stats.accepted.summary(),
     sent: stats.sent.summary(),
+    acceptedHealth: stats.acceptedHealth.summary(),
+    sentHealth: stats.sentHealth.summary(),
     ackRtt: stats.ackRtt.summary(),
     restRtt: restRtt.summary(),
     restRequests: requests,

@@ -8,6 +8,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { AUDIENCE } from '../shared/audience.js';
+import type { EventKind } from '../shared/events.js';
 import { expectStatus, httpJson, sleep, type Json } from './load.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -192,6 +194,8 @@ export interface Target {
   /** An invite token for one role and person. */
   invite(sessionId: string, role: string, name: string, personId: string): Promise<string>;
   wsUrl(token: string): string;
+  /** Whether a console of `role` receives events of `kind`. */
+  receives(kind: EventKind, role: string): boolean;
   /** The command id the server gives an ingested question (it is the key of its audit row). */
   questionCommandId(question: QuestionInput): string;
   postQuestions(sessionId: string, token: string, questions: QuestionInput[]): Promise<Json>;
@@ -307,6 +311,10 @@ export class CueroomTarget implements Target {
     return `ws://127.0.0.1:${this.server.port}/v1/ws?token=${encodeURIComponent(token)}`;
   }
 
+  receives(kind: EventKind, role: string): boolean {
+    return (AUDIENCE[kind] as readonly string[]).includes(role);
+  }
+
   questionCommandId(question: QuestionInput): string {
     return `ingest:${question.source}:${question.externalId}`.slice(0, 64);
   }
@@ -348,6 +356,11 @@ export class BaselineTarget implements Target {
 
   wsUrl(token: string): string {
     return `ws://127.0.0.1:${this.server.port}/v1/ws?token=${token}`;
+  }
+
+  /** No role filter: every console receives everything. */
+  receives(): boolean {
+    return true;
   }
 
   questionCommandId(question: QuestionInput): string {
