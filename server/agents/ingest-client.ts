@@ -1,7 +1,7 @@
 import type { HealthSample } from '../../shared/model.js';
 
 export interface IngestTarget {
-  /** Base URL of Cueroom, e.g. http://localhost:3000 (env CUEROOM_URL). */
+  /** Base URL of Cueroom, e.g. http://localhost:8080 (env CUEROOM_URL). */
   url: string;
   /** The session the samples belong to (env CUEROOM_SESSION). */
   sessionId: string;

@@ -15,7 +15,7 @@ Sources:
   push         JSON samples, one per line, on stdin  [--listen 9400 to take POSTed lines over HTTP instead]
 
 Common options (or environment):
-  --url       Cueroom base URL          (CUEROOM_URL, default http://127.0.0.1:3000)
+  --url       Cueroom base URL          (CUEROOM_URL, default http://127.0.0.1:8080)
   --session   session id                (CUEROOM_SESSION)
   --token     ingest token              (CUEROOM_TOKEN)
   --interval  poll interval, ms         (default 1000)
@@ -49,7 +49,7 @@ if (values.help || !source) {
   process.exit(source || values.help ? 0 : 2);
 }
 const target: IngestTarget = {
-  url: values.url ?? process.env.CUEROOM_URL ?? 'http://127.0.0.1:3000',
+  url: values.url ?? process.env.CUEROOM_URL ?? 'http://127.0.0.1:8080',
   sessionId: values.session ?? process.env.CUEROOM_SESSION ?? fail('Missing --session (or CUEROOM_SESSION).'),
   token: values.token ?? process.env.CUEROOM_TOKEN ?? fail('Missing --token (or CUEROOM_TOKEN).'),
 };
