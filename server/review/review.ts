@@ -145,9 +145,35 @@ export interface Review {
     droppedFrames: Percentiles;
     outages: Outage[];
     outageMs: number;
+    /**
+     * Bitrate and fps over time for a chart: every sample up to SERIES_POINTS, beyond that
+     * the lowest of each of SERIES_POINTS equal runs of samples, so a dip stays visible.
+     */
+    series: { ts: number; bitrateKbps: number; fps: number }[];
   };
   cues: { sent: number; acknowledged: number; timeToAcknowledge: Stats; items: CueReview[] };
   presence: PresenceReview[];
+}
+
+/** At most this many points in `health.series`. */
+export const SERIES_POINTS = 600;
+
+function downsample(sorted: readonly { ts: number; bitrateKbps: number; fps: number }[]): Review['health']['series'] {
+  if (sorted.length <= SERIES_POINTS) return sorted.map(({ ts, bitrateKbps, fps }) => ({ ts, bitrateKbps, fps }));
+  const series: Review['health']['series'] = [];
+  for (let b = 0; b < SERIES_POINTS; b++) {
+    const run = sorted.slice(
+      Math.floor((b * sorted.length) / SERIES_POINTS),
+      Math.floor(((b + 1) * sorted.length) / SERIES_POINTS),
+    );
+    if (run.length === 0) continue;
+    series.push({
+      ts: run[0]!.ts,
+      bitrateKbps: Math.min(...run.map((s) => s.bitrateKbps)),
+      fps: Math.min(...run.map((s) => s.fps)),
+    });
+  }
+  return series;
 }
 
 /** A gap between two health samples longer than this is an outage. */
@@ -593,6 +619,7 @@ function healthReview(
     droppedFrames: percentiles(sorted.map((s) => s.droppedFrames)),
     outages,
     outageMs: outages.reduce((sum, o) => sum + o.durationMs, 0),
+    series: downsample(sorted),
   };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandInput, SystemCommand } from '../../shared/commands.js';
 import type { Actor } from '../../shared/roles.js';
-import { buildReview, csvCell, reviewToCsv, stats } from '../../server/review/review.js';
+import type { SessionEvent } from '../../shared/events.js';
+import { buildReview, csvCell, reviewToCsv, SERIES_POINTS, stats } from '../../server/review/review.js';
 import { cohost, host, ingest, ops, Room, system, T0, tech } from './domain-harness.js';
 
 const s = (seconds: number) => T0 + seconds * 1000;
@@ -183,6 +184,32 @@ describe('review of a scripted session', () => {
       { from: s(104), to: s(120), durationMs: 16_000, cause: 'no_samples' },
     ]);
     expect(health.outageMs).toBe(18_000);
+    // Ten samples: the chart series is every one of them, in time order.
+    expect(health.series).toHaveLength(10);
+    expect(health.series.map((p) => p.ts)).toEqual([...health.series.map((p) => p.ts)].sort((a, b) => a - b));
+  });
+
+  it('keeps the chart series to SERIES_POINTS, the lowest of each run', () => {
+    const many = Array.from({ length: SERIES_POINTS * 3 }, (_, i) => ({
+      ts: i * 1000,
+      bitrateKbps: i === 901 ? 0 : 4000,
+      fps: 30,
+      droppedFrames: 0,
+    }));
+    const events = many.map(
+      (sample, i) =>
+        ({
+          seq: i + 1,
+          at: sample.ts,
+          commandId: `c${i}`,
+          actor: tech,
+          kind: 'health.sampled',
+          sample,
+        }) as unknown as SessionEvent,
+    );
+    const { series } = buildReview(events).health;
+    expect(series).toHaveLength(SERIES_POINTS);
+    expect(series.filter((p) => p.bitrateKbps === 0)).toEqual([{ ts: 900_000, bitrateKbps: 0, fps: 30 }]);
   });
 
   it('times cue acknowledgements (every addressed role) and crew presence', () => {
