@@ -6,10 +6,19 @@ import { formatDuration, now } from './clock.js';
 import { chime, disableSound, enableSound, soundOn } from './sound.js';
 import { setTheme, theme } from './theme.js';
 import { VIEWS } from './views/roles.js';
+import { ReviewView } from './views/review.js';
+import type { CrewRole } from '../../shared/roles.js';
 
 export { setTheme, theme };
 
 export const showHelp = signal(false);
+/** Which page the console shows: the role's live view or the post-live review. */
+export const tab = signal<'live' | 'review'>('live');
+
+/** Ops and observers can always open the review; everyone once the session has ended. */
+export function canReview(role: CrewRole, status: string): boolean {
+  return role === 'ops' || role === 'observer' || status === 'ended';
+}
 /** Every shortcut, for the `?` overlay and the README. Single keys work only in the focused panel. */
 export const SHORTCUTS: readonly { keys: string; scope: string; does: string }[] = [
   { keys: '?', scope: 'anywhere', does: 'show or hide this list' },
@@ -132,6 +141,9 @@ export function App({ console: c }: { console: Console }) {
   const identity = c.store.identity.value;
   const phase = c.store.phase.value;
   const View = identity ? VIEWS[identity.role] : null;
+  const reviewable =
+    identity !== null && c.loadReview !== undefined && canReview(identity.role, c.store.session.value.status);
+  const showReview = reviewable && tab.value === 'review';
   return (
     <ConsoleContext.Provider value={c}>
       <header class="topbar">
@@ -169,7 +181,23 @@ export function App({ console: c }: { console: Console }) {
           </p>
         ) : null}
         <ActionError action="general" />
-        {View ? <View /> : phase !== 'stopped' ? <p class="empty">Connecting to the session…</p> : null}
+        {reviewable ? (
+          <nav class="tabs" aria-label="Pages">
+            <button type="button" aria-pressed={!showReview} onClick={() => (tab.value = 'live')}>
+              Live
+            </button>
+            <button type="button" aria-pressed={showReview} onClick={() => (tab.value = 'review')}>
+              Review
+            </button>
+          </nav>
+        ) : null}
+        {showReview ? (
+          <ReviewView />
+        ) : View ? (
+          <View />
+        ) : phase !== 'stopped' ? (
+          <p class="empty">Connecting to the session…</p>
+        ) : null}
       </main>
       <HelpOverlay />
     </ConsoleContext.Provider>

@@ -4,12 +4,15 @@ import { useContext, useEffect, useId, useRef } from 'preact/hooks';
 import { tinykeys } from 'tinykeys';
 import type { CommandInput, CommandKind } from '../../shared/commands.js';
 import { ACCEPTED_IN, isAllowed } from '../../shared/permissions.js';
+import type { Review } from '../../server/review/review.js';
 import type { Connection } from './connection.js';
 import type { ConsoleStore } from './store.js';
 
 export interface Console {
   store: ConsoleStore;
   connection: Pick<Connection, 'send' | 'errors' | 'pending' | 'clearError'>;
+  /** Fetches the post-live review (GET /v1/sessions/:id/review with the console's token); absent: no Review tab. */
+  loadReview?: (sessionId: string) => Promise<Review>;
 }
 
 export const ConsoleContext = createContext<Console | null>(null);

@@ -5,6 +5,7 @@ import { App, NoToken, setTheme } from './app.js';
 import { startClock } from './clock.js';
 import { Connection, takeToken } from './connection.js';
 import { ConsoleStore } from './store.js';
+import { reviewLoader } from './views/review.js';
 
 const root = document.getElementById('app')!;
 let saved: string | null = null;
@@ -26,5 +27,5 @@ if (!token) {
   connection.open();
   // For the end-to-end tests and for support: the console's state and a way to send a raw command.
   (window as unknown as { cueroom: unknown }).cueroom = { store, connection };
-  render(<App console={{ store, connection }} />, root);
+  render(<App console={{ store, connection, loadReview: reviewLoader(token) }} />, root);
 }

@@ -369,7 +369,7 @@ export function CueForm() {
 
 /* ---------------------------------------------------------------- incidents */
 
-const SEVERITY_ICON: Record<Severity, string> = { sev1: '■', sev2: '▲', sev3: '●' };
+export const SEVERITY_ICON: Record<Severity, string> = { sev1: '■', sev2: '▲', sev3: '●' };
 
 function IncidentRow({ incident }: { incident: Incident }) {
   const { store, connection } = useConsole();
@@ -595,7 +595,7 @@ function RaiseIncident() {
 /* ---------------------------------------------------------------- health */
 
 let drawable: boolean | null = null;
-function canDraw(): boolean {
+export function canDraw(): boolean {
   drawable ??= typeof window.matchMedia === 'function' && document.createElement('canvas').getContext('2d') !== null;
   return drawable;
 }
