@@ -98,9 +98,26 @@ export class Stats {
   readonly ackRtt = new Samples();
   acksOk = 0;
   readonly errors = new Map<string, number>();
-  /** Seq gaps and duplicates seen by consoles that see every event (observers; everyone on the baseline). */
-  gaps = 0;
+  /**
+   * Seq gaps seen by consoles that see every event (observers; everyone on the baseline),
+   * kept as ranges and judged at the end (`gapReport`): Cueroom drops superseded health
+   * samples on purpose (pacing), any other missing seq is a broken promise.
+   */
+  readonly gapRanges: { sessionId: string; from: number; to: number }[] = [];
   duplicates = 0;
+
+  /** Missing seqs that were not health samples (`missing`), and superseded health samples skipped (`healthSkipped`). */
+  gapReport(): { missing: number; healthSkipped: number } {
+    let missing = 0;
+    let healthSkipped = 0;
+    for (const { sessionId, from, to } of this.gapRanges) {
+      for (let seq = from; seq <= to; seq++) {
+        if (healthSeqs.has(`${sessionId}:${seq}`)) healthSkipped++;
+        else missing++;
+      }
+    }
+    return { missing, healthSkipped };
+  }
   readonly closes = new Map<number, number>();
   /** When set, the ids of acknowledged commands are kept (for the audit check). */
   keepAckedIds = false;
@@ -119,6 +136,8 @@ export class Stats {
 
 /** Client send times by command id (performance.now), shared by every console of the process. */
 export const sendTimes = new Map<string, number>();
+/** `<sessionId>:<seq>` of every acknowledged health sample, to tell paced-away samples from real gaps. */
+export const healthSeqs = new Set<string>();
 
 // ---------------------------------------------------------------------------------------
 // Console clients
@@ -132,6 +151,7 @@ export interface ConsoleOptions {
   role: string;
   /** Check that event seqs go up by exactly one (a console that sees every event). */
   strictSeq: boolean;
+  sessionId: string;
   stats: Stats;
   onEvent?: (event: Json, console: BenchConsole) => void;
   readyTimeoutMs?: number;
@@ -250,7 +270,9 @@ export class BenchConsole {
           const sentAt = sendTimes.get(event.commandId);
           if (sentAt !== undefined) (health ? stats.sentHealth : stats.sent).add(mono - sentAt);
           if (event.seq <= this.seq) stats.duplicates++;
-          else if (this.options.strictSeq && event.seq !== this.seq + 1) stats.gaps++;
+          else if (this.options.strictSeq && event.seq !== this.seq + 1) {
+            stats.gapRanges.push({ sessionId: this.options.sessionId, from: this.seq + 1, to: event.seq - 1 });
+          }
           if (event.seq > this.seq) this.seq = event.seq;
           this.options.onEvent?.(event, this);
         }
@@ -262,6 +284,9 @@ export class BenchConsole {
         if (!pending) break;
         this.pending.delete(message.id);
         stats.acksOk++;
+        if (pending.kind === 'health.sample') {
+          for (let seq = message.seq; seq <= message.lastSeq; seq++) healthSeqs.add(`${this.options.sessionId}:${seq}`);
+        }
         if (stats.keepAckedIds) stats.ackedIds.push(message.id);
         stats.ackRtt.add(performance.now() - pending.sentAt);
         pending.onAck?.(message);

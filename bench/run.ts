@@ -411,7 +411,8 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
           Object.entries(r.offered)
             .map(([k, v]) => `${k} ×${f0(v)}`)
             .join(', ') +
-          ` (plus triage and acknowledgements sent in reaction); the questions went in ${f0(r.restRequests)} ingest requests.`,
+          ` (plus triage and acknowledgements sent in reaction); the questions went in ${f0(r.restRequests)} ingest requests; ` +
+          `observers checked every seq: ${f0(r.gaps)} missing, ${f0(r.healthSkipped)} health samples paced away (superseded by a newer one, by design).`,
       );
     } else lines.push(`- ${o.target}: not run: ${o.notRun}`);
   }

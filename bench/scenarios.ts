@@ -69,6 +69,7 @@ async function openConsoles(
         url,
         role: spec.role,
         strictSeq: target.name === 'baseline' || spec.role === 'observer',
+        sessionId: spec.sessionId,
         stats,
         onEvent: spec.onEvent,
         readyTimeoutMs: 60_000,
@@ -319,7 +320,7 @@ export async function bigRoom(
       serverPeakRssMB: peak / MB,
       framesPerSec: framesInWindow / server.wallSeconds,
       bytesPerFrame: framesInWindow ? bytesInWindow / framesInWindow : Number.NaN,
-      gaps: stats.gaps,
+      gaps: stats.gapReport().missing,
       duplicates: stats.duplicates,
       closes: closesOf(stats),
     };
@@ -425,7 +426,10 @@ export interface BusyNightResult {
   side: SideFigures;
   serverRssMB: number;
   serverPeakRssMB: number;
+  /** Seqs missing on consoles that see everything, health samples paced away aside. */
   gaps: number;
+  /** Health samples observers never got because a newer one replaced them (Cueroom's pacing). */
+  healthSkipped: number;
   duplicates: number;
   closes: Record<string, number>;
   unanswered: number;
@@ -735,7 +739,7 @@ export async function busyNight(
     opened.consoles.reduce((n, c) => n + c.pendingCount, 0);
   for (const id of stats.ackedIds) ackedIds.push(id);
   const closes = closesOf(stats);
-  const gaps = stats.gaps;
+  const { missing: gaps, healthSkipped } = stats.gapReport();
   const duplicates = stats.duplicates;
   useStats(opened.consoles, new Stats());
 
@@ -779,6 +783,7 @@ export async function busyNight(
     serverRssMB: rssNow / MB,
     serverPeakRssMB: peak / MB,
     gaps,
+    healthSkipped,
     duplicates,
     closes,
     unanswered,
