@@ -346,6 +346,40 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       .toMatch(/Not allowed for your role/);
   }, 60_000);
 
+  it('the observer opens the review: a drawn health chart, the incident with its times, no axe violations', async () => {
+    const observer = pages.observer ?? (await openConsole('observer'));
+    const t0 = Date.now() - 60_000;
+    const samples = Array.from({ length: 5 }, (_, i) => ({
+      ts: t0 + i * 1000,
+      bitrateKbps: 4400,
+      fps: 30,
+      droppedFrames: 0,
+    }));
+    const posted = await server.request('POST', `/v1/sessions/${sessionId}/ingest/health`, tokens.ingest, { samples });
+    expect(posted.status).toBe(200);
+    await observer.getByRole('button', { name: 'Review' }).click();
+    // The review is read from the audit log, which may trail the live session by a moment.
+    await expect
+      .poll(async () => {
+        await observer.getByRole('button', { name: 'Refresh review' }).click();
+        await observer.getByRole('table', { name: 'Incident durations' }).waitFor();
+        return observer.locator('.review-chart canvas').count();
+      })
+      .toBeGreaterThan(0);
+    const incidents = observer.getByRole('table', { name: 'Incident durations' });
+    await incidents.waitFor();
+    const row = incidents.getByRole('row', { name: /Audio drifting behind video/ });
+    expect(await row.innerText()).toMatch(/sev2/);
+    await observer.getByRole('region', { name: 'Q&A funnel' }).getByRole('status').waitFor();
+    await observer.screenshot({ path: path.join(ARTIFACTS, 'console-observer-review.png'), fullPage: true });
+    const results = await new AxeBuilder({ page: observer }).analyze();
+    expect(
+      results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+      'review axe violations',
+    ).toEqual([]);
+    await observer.getByRole('button', { name: 'Live' }).click();
+  }, 60_000);
+
   it('every page resumes after a server restart without losing or duplicating an event', async () => {
     for (const role of Object.keys(pages) as CrewRole[]) await expectInSync(role);
     await server.stop();

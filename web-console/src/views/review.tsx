@@ -116,7 +116,7 @@ export function ReviewReport({ review }: { review: Review }) {
       <Panel title="Session" class="review-session">
         <p role="status">
           “{session.title}” · {session.status} · live {duration(session.liveMs)} (from {clock(session.liveAt)} to{' '}
-          {clock(session.endedAt)}) · {session.events} events
+          {session.endedAt === null ? 'still live' : clock(session.endedAt)}) · {session.events} events
         </p>
       </Panel>
 
@@ -127,6 +127,7 @@ export function ReviewReport({ review }: { review: Review }) {
         </p>
         {/* Keyed on the theme: drawn again in the new colours. */}
         <HealthChart key={theme.value} review={review} marks={marks} />
+        {health.series.length === 0 ? <p class="empty">No health samples in this session.</p> : null}
         <table>
           <caption>Marks on the chart</caption>
           <thead>
@@ -279,7 +280,7 @@ export function ReviewReport({ review }: { review: Review }) {
                 <td>{clock(i.raisedAt)}</td>
                 <td>{i.timeToAcknowledgeMs === null ? 'never acknowledged' : duration(i.timeToAcknowledgeMs)}</td>
                 <td>{i.timeToResolveMs === null ? `not resolved (${i.status})` : duration(i.timeToResolveMs)}</td>
-                <td>{[i.acknowledgedBy, i.resolvedBy].filter(Boolean).join(', ') || '—'}</td>
+                <td>{[...new Set([i.acknowledgedBy, i.resolvedBy].filter(Boolean))].join(', ') || '—'}</td>
               </tr>
             ))}
           </tbody>
@@ -341,7 +342,8 @@ export function ReviewReport({ review }: { review: Review }) {
       </Panel>
 
       <Panel title="Timeline" class="review-timeline">
-        <div class="scroll">
+        {/* Scrolls on its own: focusable so the keyboard can scroll it too. */}
+        <div class="scroll" tabIndex={0} role="region" aria-label="Timeline entries">
           <table>
             <caption>Everything that happened, in order ({review.timeline.length} entries)</caption>
             <thead>
