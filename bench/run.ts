@@ -20,7 +20,14 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { sleep, systemCpuMeter, waitUntil, type Summary } from './load.js';
-import { bigRoom, busyNight, type BigRoomResult, type BusyNightResult, type SideFigures } from './scenarios.js';
+import {
+  bigRoom,
+  busyNight,
+  otherCpu,
+  type BigRoomResult,
+  type BusyNightResult,
+  type SideFigures,
+} from './scenarios.js';
 import { BaselineTarget, CueroomTarget, ROOT, hasTaskset, uniqueTag, type Target } from './targets.js';
 
 // ---------------------------------------------------------------------------------------
@@ -282,10 +289,7 @@ const ms = (n: number) => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(1) :
 const lat = (s: Summary) => (s.count ? `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}` : '–');
 type CpuFigures = { serverCpuPct: number; clientCpuPct: number; cpusPct: number[]; side: SideFigures };
 /** Redis and Postgres CPU, and what else kept the CPUs busy (kernel network work, other processes). */
-const rest = (r: CpuFigures) =>
-  `${f0(r.side.redisPct)}% / ${f0(r.side.postgresPct)}% / ${f0(
-    r.cpusPct.reduce((a, b) => a + b, 0) - r.serverCpuPct - r.clientCpuPct - r.side.redisPct - r.side.postgresPct,
-  )}%`;
+const rest = (r: CpuFigures) => `${f0(r.side.redisPct)}% / ${f0(r.side.postgresPct)}% / ${f0(otherCpu(r))}%`;
 const loop = (r: CpuFigures) =>
   r.side.metrics ? `${ms(r.side.metrics.eventLoopP99Ms)} / ${ms(r.side.metrics.eventLoopMaxMs)}` : '–';
 const errs = (e: Record<string, number>) =>
@@ -320,7 +324,7 @@ function renderBigRoom(outcomes: Outcome<BigRoomResult>[]): string {
     if (!o.result) continue;
     for (const s of o.result.steps) {
       lines.push(
-        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} (${f0(s.bytesPerFrame)}) | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${loop(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
+        `| ${o.result.label} | ${s.rate} | ${f0(s.offeredPerSec)} | ${f0(s.deliveriesPerSec)} | ${f1(s.completePct)}% | ${lat(s.accepted)} | ${lat(s.sent)} | ${f0(s.framesPerSec)} (${f0(s.bytesPerFrame)}) | ${f0(s.serverCpuPct)}% | ${f0(s.clientCpuPct)}% | ${rest(s)} | ${loop(s)} | ${f0(s.serverRssMB)} (peak ${f0(s.serverPeakRssMB)}) | ${errs(s.errors)}${s.attempt > 1 ? ' (measured twice: other work disturbed the first try)' : ''}${s.gaps || s.duplicates ? `; gaps ${s.gaps}, dups ${s.duplicates}` : ''}${Object.keys(s.closes).length ? `; closed ${errs(s.closes)}` : ''} |`,
       );
     }
   }
@@ -472,6 +476,7 @@ async function main() {
           probeEvery: options.probeEvery,
           connectBatch: 50,
           drainMs: 5000,
+          quiet: () => quiet(Math.min(20_000, options.quietWaitSeconds * 1000)),
         },
         `${tag}`,
         log,
