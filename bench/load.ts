@@ -695,18 +695,32 @@ export function pidsNamed(names: readonly string[]): number[] {
   return pids;
 }
 
-/** CPU seconds used so far by the processes named `names` (those alive at both readings count). */
-export function namedCpuSeconds(names: readonly string[]): () => number {
-  return () => {
-    let total = 0;
+/**
+ * CPU use of the processes named `names` over a window, like `cpuMeter`: processes alive at
+ * both readings count their difference, processes started meanwhile all they used; those
+ * that exited meanwhile are lost (so it never goes negative, but can undercount).
+ */
+export function namedCpuMeter(
+  names: readonly string[],
+): () => { cpuSeconds: number; wallSeconds: number; percent: number } {
+  const read = () => {
+    const cpu = new Map<number, number>();
     for (const pid of pidsNamed(names)) {
       try {
-        total += procCpuSeconds(pid);
+        cpu.set(pid, procCpuSeconds(pid));
       } catch {
         // gone meanwhile
       }
     }
-    return total;
+    return cpu;
+  };
+  const before = read();
+  const wall0 = performance.now();
+  return () => {
+    let cpuSeconds = 0;
+    for (const [pid, seconds] of read()) cpuSeconds += seconds - (before.get(pid) ?? 0);
+    const wallSeconds = (performance.now() - wall0) / 1000;
+    return { cpuSeconds, wallSeconds, percent: (100 * cpuSeconds) / wallSeconds };
   };
 }
 

@@ -15,7 +15,7 @@ import {
   cpuMeter,
   mapLimit,
   paced,
-  namedCpuSeconds,
+  namedCpuMeter,
   procCpuSeconds,
   procRssBytes,
   redisCommandCalls,
@@ -118,8 +118,8 @@ async function medianRss(pid: number, samples = 5, everyMs = 300): Promise<numbe
 
 /** CPU of Redis and Postgres (every process of those names on the machine) and the server's own metrics over a window. */
 async function sideMeters(baseUrl: string, redisUrl: string | null) {
-  const redis = cpuMeter(namedCpuSeconds(['redis-server']));
-  const postgres = cpuMeter(namedCpuSeconds(['postgres']));
+  const redis = namedCpuMeter(['redis-server']);
+  const postgres = namedCpuMeter(['postgres']);
   const before = await scrapeMetrics(baseUrl);
   const callsBefore = redisUrl ? redisCommandCalls(redisUrl) : null;
   return async () => {
