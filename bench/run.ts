@@ -3,7 +3,7 @@
  * Postgres and against a bare `ws` broadcast server, then prints a markdown report and
  * writes it into docs/benchmarks.md (between the results markers) and bench/results/.
  *
- *   npm run bench                 full run (~5 min)
+ *   npm run bench                 full run (~4 min on an idle machine)
  *   npm run bench -- --quick      smoke run (~1 min); writes bench/results/ only unless --doc
  *
  * Options: --only=bigroom|busynight  --targets=cueroom,baseline  --consoles=N
@@ -547,7 +547,10 @@ async function main() {
       from !== -1 && to > from
         ? `${current.slice(0, from + START.length)}\n\n${report}\n${current.slice(to)}`
         : `${current.trimEnd()}\n\n${START}\n\n${report}\n${END}\n`;
-    writeFileSync(docPath, next);
+    // Formatted like the rest of the repository, so `npm run format:check` stays green.
+    const prettier = await import('prettier');
+    const config = (await prettier.resolveConfig(docPath)) ?? {};
+    writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
     log(`report written to docs/benchmarks.md and ${path.relative(ROOT, resultsDir)}`);
   } else {
     log(
