@@ -221,6 +221,8 @@ function summarize(event: SessionEvent): string {
     case 'incident.resolved':
     case 'incident.reopened':
       return `${event.incident.severity} incident "${event.incident.title}" ${event.kind.slice('incident.'.length).replaceAll('_', ' ')}`;
+    case 'incident.signal_changed':
+      return `${event.incident.severity} incident "${event.incident.title}": signal ${event.incident.signal?.breaching ? 'breaching again' : 'back to normal'}`;
     case 'lineup.set':
       return `Lineup set: ${event.products.map((p) => p.name).join(', ')}`;
     case 'product.switched':
@@ -336,7 +338,8 @@ export function buildReview(events: readonly SessionEvent[]): Review {
       case 'incident.severity_changed':
       case 'incident.pushed_to_host':
       case 'incident.resolved':
-      case 'incident.reopened': {
+      case 'incident.reopened':
+      case 'incident.signal_changed': {
         const incident = event.incident;
         let entry = incidents.get(incident.id);
         if (!entry) {

@@ -269,3 +269,45 @@ describe('review of a scripted session', () => {
     expect(stats([])).toEqual({ count: 0, median: null, p90: null, max: null });
   });
 });
+
+describe('review of an incident raised by the health rules', () => {
+  it('tells the signal clearing in the timeline and follows the incident to its automatic resolve', () => {
+    const room = new Room().goLive();
+    const signal = {
+      rule: 'bitrate' as const,
+      breaching: true,
+      since: 1,
+      clearedAt: null,
+      sample: { ts: 1, bitrateKbps: 900, fps: 30, droppedFrames: 0 },
+      context: { productId: null, productName: null, viewers: null, techOnDuty: [] },
+    };
+    room.one(
+      system,
+      {
+        kind: 'signal.breach',
+        dedupeKey: 'health:bitrate',
+        severity: 'sev2',
+        category: 'network',
+        title: 'Bitrate low',
+        detail: '900 kbps',
+        signal,
+      },
+      'sig-1',
+    );
+    room.one(system, { kind: 'signal.clear', dedupeKey: 'health:bitrate', rule: 'bitrate' });
+    room.one(system, {
+      kind: 'signal.resolve',
+      dedupeKey: 'health:bitrate',
+      rule: 'bitrate',
+      resolution: 'Healthy for 20 s.',
+    });
+
+    const review = buildReview(room.events);
+    expect(review.timeline.find((t) => t.kind === 'incident.signal_changed')?.summary).toBe(
+      'sev2 incident "Bitrate low": signal back to normal',
+    );
+    expect(review.incidents.items).toEqual([
+      expect.objectContaining({ id: 'sig-1', status: 'resolved', resolvedBy: 'Cueroom' }),
+    ]);
+  });
+});
