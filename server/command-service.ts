@@ -6,7 +6,7 @@ import { isAllowed } from '../shared/permissions.js';
 import type { Actor } from '../shared/roles.js';
 import type { SessionEvent } from '../shared/events.js';
 import type { SessionState } from '../shared/model.js';
-import { createSessionEvent, decide, stamp } from './domain/index.js';
+import { cloneState, createSessionEvent, decide, stamp } from './domain/index.js';
 import { CueroomError, toErrorBody } from './errors.js';
 import type { CommandRecord, CommandResult, SessionStore } from './store/session-store.js';
 
@@ -115,7 +115,7 @@ export class CommandService {
     }
     const state = await this.store.load(sessionId);
     if (!state) throw new CueroomError(ErrorCode.Unavailable, 'The session was created but could not be read back; retry.');
-    return state;
+    return cloneState(state);
   }
 
   /**

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { createEmbeddedBackends, type Backends } from './backends.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DemoBroadcast } from './demo-broadcast.js';
+import { cloneState } from './domain/index.js';
 import { seedDemo } from './demo.js';
 import { createLogger } from './logger.js';
 import { resolveSecrets } from './secrets.js';
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
  */
 async function closeStalePresence(app: Awaited<ReturnType<typeof buildApp>>, backends: Backends): Promise<void> {
   for (const summary of await backends.store.list()) {
-    const state = await backends.store.load(summary.id);
+    const loaded = await backends.store.load(summary.id);
+    // Copied: closing each console folds into the store's state while this loop walks it.
+    const state = loaded && cloneState(loaded);
     for (const entry of Object.values(state?.presence ?? {})) {
       for (const consoleId of entry.consoles) {
         await app.commands.executeSystem(summary.id, `presence:close:${consoleId}`, {

@@ -65,8 +65,6 @@ interface StoredResult {
 interface Slot {
   /** The state with every reserved command folded in (what `decide` must see). */
   state: SessionState;
-  /** `load` handed `state` out: copy it before the next fold (callers keep what they got). */
-  shared: boolean;
   /** Reserved commands in seq order, waiting for their commit or a predecessor's. */
   pending: PendingEntry[];
   /** Published events; the live ones start at `head`. */
@@ -153,7 +151,6 @@ export class MemorySessionStore implements SessionStore {
     });
     this.sessions.set(state.id, {
       state: cloneState(state),
-      shared: false,
       pending: [],
       retained: [...recent],
       head: 0,
@@ -169,8 +166,7 @@ export class MemorySessionStore implements SessionStore {
   async load(sessionId: string): Promise<SessionState | null> {
     const slot = this.sessions.get(sessionId);
     if (!slot) return null;
-    slot.shared = true;
-    return slot.state;
+    return slot.state; // read-only for the caller, folded in place by later commands
   }
 
   async apply(input: ApplyInput): Promise<ApplyOutcome> {
@@ -187,11 +183,8 @@ export class MemorySessionStore implements SessionStore {
     if (currentSeq !== expectedSeq) return { status: 'conflict', currentSeq };
 
     if (!slot) {
-      slot = { state: initialState(sessionId), shared: false, pending: [], retained: [], head: 0, publishedSeq: 0 };
+      slot = { state: initialState(sessionId), pending: [], retained: [], head: 0, publishedSeq: 0 };
       this.sessions.set(sessionId, slot);
-    } else if (slot.shared) {
-      slot.state = cloneState(slot.state);
-      slot.shared = false;
     }
     for (const event of events) evolve(slot.state, event);
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { SessionEvent } from '../../shared/events.js';
 import type { SessionState } from '../../shared/model.js';
 import type { ErrorBody } from '../../shared/protocol.js';
-import { cloneState, evolve, initialState } from '../domain/evolve.js';
+import { evolve, initialState } from '../domain/evolve.js';
 import { COMMAND_RESULT_TTL_SECONDS, RedisKeys } from './redis-keys.js';
 import { APPLY, LOAD, READ_SINCE, REFUSE, SNAPSHOT, TRIM, redisFailure } from './redis-scripts.js';
 import type {
@@ -32,7 +32,10 @@ export interface RedisSessionStoreOptions {
 }
 
 interface CachedState {
-  /** Owned by the cache: never handed out (load returns clones), so folding in place is safe. */
+  /**
+   * Owned by the cache and folded in place. `load` hands it out read-only: callers read it
+   * before their next await and clone what they keep (see SessionStore.load).
+   */
   state: SessionState;
   /** Seq of the newest snapshot this process knows of. */
   snapshotSeq: number;
@@ -98,8 +101,9 @@ export class RedisSessionStore implements SessionStore {
 
   async load(sessionId: string): Promise<SessionState | null> {
     try {
-      const state = await this.loadCached(sessionId, true);
-      return state && cloneState(state);
+      // The cache's own object, not a copy: copying a session with thousands of questions
+      // per command was most of the CPU of a busy night (docs/benchmarks.md).
+      return await this.loadCached(sessionId, true);
     } catch (error) {
       throw redisFailure(error, 'load');
     }
@@ -304,7 +308,7 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * The session's current state, folded into this process's cache (the object is the
-   * cache's: callers clone it). One LOAD round trip; it sends only what the cache lacks.
+   * cache's, read-only for callers). One LOAD round trip; it sends only what the cache lacks.
    */
   private async loadCached(sessionId: string, snapshotAfter: boolean): Promise<SessionState | null> {
     for (let attempt = 0; ; attempt++) {

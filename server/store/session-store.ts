@@ -57,9 +57,10 @@ export interface SessionSummary {
  */
 export interface SessionStore {
   /**
-   * The latest state of a session, or null if it does not exist. The caller may keep and
-   * mutate the returned object (it is a copy, or the store's own cache for memory stores
-   * which callers must not mutate — treat it as read-only).
+   * The latest state of a session, or null if it does not exist. The object may be the
+   * store's own (no copy per call: a session can hold thousands of questions): never
+   * mutate it, and read what you need before your next `await`, after which a later
+   * command may have folded into it. Clone (`cloneState`) what you keep longer.
    */
   load(sessionId: string): Promise<SessionState | null>;
 
