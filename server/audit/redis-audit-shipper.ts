@@ -404,7 +404,10 @@ export class RedisAuditShipper {
     this.stats_.shippedEntries += batch.length;
     this.stats_.shippedRecords += batch.reduce((sum, entry) => sum + entry.records.length, 0);
 
+    // One round trip for the floors of every session of the batch, not one per session in
+    // turn: on a busy event loop each awaited step costs a whole loop turn.
     let index = 0;
+    const floors: Promise<void>[] = [];
     for (const [sessionId, entries] of bySession) {
       const [ackError] = replies[index++] ?? [];
       const [pendingError, pending] = replies[index++] ?? [];
@@ -417,15 +420,17 @@ export class RedisAuditShipper {
       // Everything below the smallest id still pending (anyone's) and up to what this batch
       // acked is in the audit log: that is the floor.
       const floor = Number(count) > 0 && smallest ? minId(highest, previousId(smallest)) : highest;
-      if (floor === null) continue;
+      if (floor !== null) floors.push(this.raiseFloor(sessionId, floor));
+    }
+    await Promise.all(floors);
+  }
+
+  private async raiseFloor(sessionId: string, floor: string): Promise<void> {
+    try {
       const raised = Number(await AUDIT_FLOOR.run(this.command, [this.keys.meta(sessionId)], [floor]));
-      if (raised === 1 && this.onFloor) {
-        try {
-          await this.onFloor(sessionId, Number(floor.slice(0, floor.indexOf('-'))));
-        } catch (error) {
-          this.onError?.(error, { what: 'onFloor' });
-        }
-      }
+      if (raised === 1) await this.onFloor?.(sessionId, Number(floor.slice(0, floor.indexOf('-'))));
+    } catch (error) {
+      this.onError?.(error, { what: 'floor' });
     }
   }
 
