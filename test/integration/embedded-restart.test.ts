@@ -56,5 +56,5 @@ describe('embedded mode across a restart', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 60_000);
 });
