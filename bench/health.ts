@@ -14,7 +14,7 @@
  *   npx tsx bench/health.ts [--sessions=500] [--rate=2] [--seconds=30] [--doc]
  *
  * Options: --only=engine|live  --engine-sessions=N (5000)  --engine-rate=N (10000 samples/s)
- * --engine-seconds=S (10)  --warmup=S (5)  --no-pin  --profile  --keep-data
+ * --engine-seconds=S (10)  --warmup=S (5)  --quiet-wait=S (45)  --no-pin  --profile  --keep-data
  * Env: BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/test). `runHealthBench(options)` runs the same from
  * another script (bench/run.ts) and returns the markdown and the figures.
@@ -73,6 +73,8 @@ export interface HealthBenchOptions {
   pin: boolean;
   /** Write a V8 CPU profile of the server into the results folder. Default false. */
   profile: boolean;
+  /** Longest wait (s) for the machine to be idle (all CPUs under 25% busy) before each part; 0: none. Default 45. */
+  quietWaitSeconds: number;
   /** Keep the run's Redis keys. Default false. */
   keepData: boolean;
   redisUrl: string;
@@ -851,6 +853,7 @@ const DEFAULTS: HealthBenchOptions = {
   parts: ['engine', 'live'],
   pin: true,
   profile: false,
+  quietWaitSeconds: 45,
   keepData: false,
   redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -879,10 +882,17 @@ export async function runHealthBench(
     if (pinned.status !== 0) options.log('could not pin this process to CPU 1');
   }
   const m = machine(pin, options.redisUrl);
-  const engine = options.parts.includes('engine') ? await engineBench(options) : null;
+  /** CPU busy on the machine (of 100 × cores) just before each part: other work. */
+  const busyBefore: Record<string, number> = {};
+  let engine: EngineResult | null = null;
+  if (options.parts.includes('engine')) {
+    busyBefore.engine = await quiet(options);
+    engine = await engineBench(options);
+  }
   let live: LiveResult | null = null;
   let liveError: string | null = null;
   if (options.parts.includes('live')) {
+    busyBefore.live = await quiet(options);
     try {
       live = await liveBench(options, tag, resultsDir, pin ? 0 : null);
     } catch (error) {
@@ -906,6 +916,9 @@ export async function runHealthBench(
     `| Redis / Postgres | ${m.redis} / ${m.postgres} (local, not pinned) |`,
     `| pinning | ${m.pinning} |`,
     `| load average at start | ${m.loadAverage} |`,
+    `| CPU busy before each part (other work; of ${m.cores * 100}%) | ${Object.entries(busyBefore)
+      .map(([k, v]) => `${k}: ${f0(v)}%`)
+      .join(', ')} |`,
     '',
     ...(engine ? [renderEngine(engine), ''] : []),
     ...(live ? [renderLive(live), ''] : []),
@@ -924,6 +937,21 @@ export async function runHealthBench(
   writeFileSync(path.join(resultsDir, 'report.md'), markdown);
   options.log(`results in ${path.relative(ROOT, resultsDir)}`);
   return { markdown, json };
+}
+
+/**
+ * Waits (up to `quietWaitSeconds`) until the machine is nearly idle: on 2 CPUs, other work
+ * would be measured as Cueroom's. Returns the busy % of all CPUs over the last 2 s sampled.
+ */
+async function quiet(options: HealthBenchOptions, threshold = 25): Promise<number> {
+  const end = Date.now() + options.quietWaitSeconds * 1000;
+  for (;;) {
+    const meter = systemCpuMeter();
+    await sleep(2000);
+    const busy = meter().reduce((a, b) => a + b, 0);
+    if (busy <= threshold || Date.now() >= end) return busy;
+    options.log(`waiting for the machine to quieten down: CPUs ${busy.toFixed(0)}% busy`);
+  }
 }
 
 const START = '<!-- bench:health:start -->';
@@ -967,6 +995,7 @@ async function main(): Promise<void> {
     pin: !argv.includes('--no-pin'),
     profile: argv.includes('--profile'),
     keepData: argv.includes('--keep-data'),
+    quietWaitSeconds: value('quiet-wait') === '0' ? 0 : num('quiet-wait', DEFAULTS.quietWaitSeconds),
   });
   console.log(`\n${markdown}`);
   if (argv.includes('--doc')) {
