@@ -311,8 +311,9 @@ export class RedisAuditShipper {
         'GROUP',
         this.keys.auditGroup,
         this.consumer,
+        // COUNT is per stream: over hundreds of sessions, a batch's worth in all, not each.
         'COUNT',
-        this.batchRecords,
+        Math.max(10, Math.ceil((2 * this.batchRecords) / keys.length)),
         'BLOCK',
         this.blockMs,
         'STREAMS',

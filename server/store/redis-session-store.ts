@@ -18,6 +18,9 @@ import { validateApplyInput } from './session-store.js';
 
 type OkResult = Extract<CommandResult, { ok: true }>;
 
+/** How often `apply` adds its session to the audit shipper's active set again (it is idempotent). */
+const ANNOUNCE_EVERY_MS = 5_000;
+
 export interface RedisSessionStoreOptions {
   /** Events between two state snapshots; load folds at most about this many after one. Default 100. */
   snapshotEvery?: number;
@@ -79,6 +82,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly onError: RedisSessionStoreOptions['onError'];
   private readonly now: () => number;
   private readonly cache = new Map<string, CachedState>();
+  /** When this process last added a session to the shipper's active set. */
+  private readonly announced = new Map<string, number>();
   private readonly background = new Set<Promise<unknown>>();
 
   /**
@@ -130,8 +135,14 @@ export class RedisSessionStore implements SessionStore {
     let reply: [string, string | number];
     try {
       // Sent before the script on the same connection, so the registry and the shipper
-      // know the session before its first entry exists; both are idempotent.
-      const side: Promise<unknown>[] = [this.redis.sadd(this.keys.auditActive(), sessionId)];
+      // know the session before its first entry exists; both are idempotent. The shipper's
+      // set is told again at most every few seconds per session, not per command.
+      const side: Promise<unknown>[] = [];
+      const now = this.now();
+      if (first.kind === 'session.created' || (this.announced.get(sessionId) ?? -Infinity) < now - ANNOUNCE_EVERY_MS) {
+        side.push(this.redis.sadd(this.keys.auditActive(), sessionId));
+        this.announced.set(sessionId, now);
+      }
       if (first.kind === 'session.created') side.push(this.redis.zadd(this.keys.registry(), 'NX', first.at, sessionId));
       const script = APPLY.run(
         this.redis,
@@ -158,7 +169,10 @@ export class RedisSessionStore implements SessionStore {
       // A cache ahead of Redis (Redis lost writes: a restart without AOF) would make every
       // decide conflict again: drop it, the next load reads what Redis has.
       const cached = this.cache.get(sessionId);
-      if (cached && cached.state.seq > currentSeq) this.cache.delete(sessionId);
+      if (cached && cached.state.seq > currentSeq) {
+        this.cache.delete(sessionId);
+        this.announced.delete(sessionId);
+      }
       return { status: 'conflict', currentSeq };
     }
 
@@ -270,6 +284,7 @@ export class RedisSessionStore implements SessionStore {
    */
   async expire(sessionId: string, seconds: number): Promise<void> {
     this.cache.delete(sessionId);
+    this.announced.delete(sessionId);
     try {
       const pipeline = this.redis.pipeline();
       for (const key of [
@@ -304,6 +319,7 @@ export class RedisSessionStore implements SessionStore {
   async close(): Promise<void> {
     await Promise.allSettled([...this.background]);
     this.cache.clear();
+    this.announced.clear();
   }
 
   /**
