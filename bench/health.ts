@@ -392,6 +392,12 @@ export interface LiveResult {
   gapMs: Summary;
   /** Of each console's largest gap: the median and the largest. */
   worstGapMs: { median: number; max: number };
+  /** Gaps over 1.5 s: how many, how many at consoles of sessions that dipped, and by the second of the window they ended in. */
+  longGaps: { count: number; inDippingSessions: number; bySecond: number[] };
+  /** The 10 consoles with the largest gap. */
+  worstConsoles: { session: number; role: string; dip: string | null; gapMs: number; endedAtSecond: number }[];
+  /** The largest ingest round trip of each session, in the window: median and max over sessions (ms). */
+  sessionMaxRttMs: { median: number; max: number };
   /** Event `at` (server accept time) → received, health samples (includes the deliberate pacing). */
   acceptedToReceived: Summary;
   /** Sample `ts` (taken by the agent) → received at the console: what tech sees. */
@@ -556,6 +562,7 @@ async function liveLoad(
   const queues: HealthSample[][] = ids.map(() => []);
   const posting = ids.map(() => false);
   const ingestRtt = new Samples();
+  const sessionMaxRtt = ids.map(() => 0);
   let inflight = 0;
   let offeredInWindow = 0;
   let acceptedInWindow = 0;
@@ -575,7 +582,9 @@ async function liveLoad(
       samples: batch,
     })
       .then((answer) => {
-        ingestRtt.add(performance.now() - sentAt);
+        const rtt = performance.now() - sentAt;
+        ingestRtt.add(rtt);
+        if (measuring) sessionMaxRtt[s] = Math.max(sessionMaxRtt[s]!, rtt);
         if (answer.status !== 200) {
           stats.error(`http_${answer.status}_${answer.body?.code ?? ''}`);
           return;
@@ -650,9 +659,16 @@ async function liveLoad(
   const rates: number[] = [];
   const gaps = new Samples();
   const worst: number[] = [];
+  /** Gaps over 1.5 s by the second of the window they ended in: a stall of the whole server shows as one peak. */
+  const longGapsBySecond: number[] = Array.from({ length: Math.ceil(windowSeconds) + 1 }, () => 0);
+  let longGaps = 0;
+  let longGapsDipping = 0;
+  const worstConsoles: { session: number; role: string; dip: string | null; gapMs: number; endedAtSecond: number }[] =
+    [];
   for (const r of healthRecords) {
     let n = 0;
     let largest = 0;
+    let largestAt = 0;
     for (let k = 0; k < r.healthAt.length; k++) {
       const at = r.healthAt[k]!;
       if (at < windowStart || at > windowEnd) continue;
@@ -660,14 +676,30 @@ async function liveLoad(
       if (k > 0) {
         const gap = at - r.healthAt[k - 1]!;
         gaps.add(gap);
-        largest = Math.max(largest, gap);
+        if (gap > largest) {
+          largest = gap;
+          largestAt = at;
+        }
+        if (gap > 1500) {
+          longGaps++;
+          if (encoders[r.sessionIndex]!.dip) longGapsDipping++;
+          longGapsBySecond[Math.floor((at - windowStart) / 1000)]!++;
+        }
       }
     }
     // A console that received nothing for the whole window has one gap as long as it.
     if (n === 0) largest = windowEnd - windowStart;
     rates.push(n / windowSeconds);
     worst.push(largest);
+    worstConsoles.push({
+      session: r.sessionIndex,
+      role: r.role,
+      dip: encoders[r.sessionIndex]!.dip?.kind ?? null,
+      gapMs: largest,
+      endedAtSecond: (largestAt - windowStart) / 1000,
+    });
   }
+  worstConsoles.sort((a, b) => b.gapMs - a.gapMs);
   rates.sort((a, b) => a - b);
   worst.sort((a, b) => a - b);
 
@@ -706,6 +738,15 @@ async function liveLoad(
     },
     gapMs: gaps.summary(),
     worstGapMs: { median: percentile(worst, 50), max: worst.at(-1) ?? Number.NaN },
+    longGaps: { count: longGaps, inDippingSessions: longGapsDipping, bySecond: longGapsBySecond },
+    worstConsoles: worstConsoles.slice(0, 10),
+    sessionMaxRttMs: {
+      median: percentile(
+        [...sessionMaxRtt].sort((a, b) => a - b),
+        50,
+      ),
+      max: Math.max(...sessionMaxRtt),
+    },
     acceptedToReceived: acceptedToReceived.summary(),
     sampledToReceived: sampledToReceived.summary(),
     serverCpuPct: server.percent,
@@ -818,6 +859,14 @@ function renderEngine(r: EngineResult): string {
 
 function renderLive(r: LiveResult): string {
   const u = r.updatesPerSec;
+  /** CPU busy on the machine beyond the server, the generator, Redis and Postgres: kernel work and other processes. */
+  const rest =
+    r.cpusPct.reduce((a, b) => a + b, 0) - r.serverCpuPct - r.clientCpuPct - r.redisCpuPct - r.postgresCpuPct;
+  const peaks = r.longGaps.bySecond
+    .map((n, second) => ({ n, second }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => b.n - a.n)
+    .slice(0, 3);
   return [
     `### Live: ${f0(r.sessions)} sessions × ${r.ratePerSession} samples/s through one Cueroom server`,
     '',
@@ -827,14 +876,18 @@ function renderLive(r: LiveResult): string {
       `(a quarter each: defaults, a target bitrate, fps floor 24, a viewers and dropped-frames edit). One session in five ` +
       `dips once in the window (${list(r.dips)}). ${f0(r.warmupSeconds)} s of warm-up, then ${f0(r.seconds)} s measured.`,
     '',
-    '| samples/s offered | accepted/s | requests/s (samples each) | ingest round trip p50 / p99 (ms) | health updates/s per console: median / min / p1 | consoles under 0.9/s | gap between updates p50 / p99 / max (ms) | accepted→received p50 / p99 / max (ms) | sampled→received p50 / p99 (ms) | server CPU | load-gen CPU | Redis / Postgres CPU | event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
+    '| samples/s offered | accepted/s | requests/s (samples each) | ingest round trip p50 / p99 (ms) | health updates/s per console: median / min / p1 | consoles under 0.9/s | gap between updates p50 / p99 / max (ms) | accepted→received p50 / p99 / max (ms) | sampled→received p50 / p99 (ms) | server CPU | load-gen CPU | Redis / Postgres / rest CPU | event-loop delay p99 / max (ms) | server RSS (MB) | errors |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
-    `| ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${f0(r.requestsPerSec)} (${f2(r.samplesPerRequest)}) | ${ms(r.ingestRtt.p50)} / ${ms(r.ingestRtt.p99)} | ${f2(u.median)} / ${f2(u.min)} / ${f2(u.p1)} | ${f0(u.under09)} of ${f0(r.healthConsoles)} | ${lat(r.gapMs)} | ${lat(r.acceptedToReceived)} | ${ms(r.sampledToReceived.p50)} / ${ms(r.sampledToReceived.p99)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${f0(r.redisCpuPct)}% / ${f0(r.postgresCpuPct)}% | ${ms(r.eventLoopP99Ms)} / ${ms(r.eventLoopMaxMs)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${list(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${Object.keys(r.closes).length ? `; closed ${list(r.closes)}` : ''} |`,
+    `| ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${f0(r.requestsPerSec)} (${f2(r.samplesPerRequest)}) | ${ms(r.ingestRtt.p50)} / ${ms(r.ingestRtt.p99)} | ${f2(u.median)} / ${f2(u.min)} / ${f2(u.p1)} | ${f0(u.under09)} of ${f0(r.healthConsoles)} | ${lat(r.gapMs)} | ${lat(r.acceptedToReceived)} | ${ms(r.sampledToReceived.p50)} / ${ms(r.sampledToReceived.p99)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${f0(r.redisCpuPct)}% / ${f0(r.postgresCpuPct)}% / ${f0(rest)}% | ${ms(r.eventLoopP99Ms)} / ${ms(r.eventLoopMaxMs)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${list(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${Object.keys(r.closes).length ? `; closed ${list(r.closes)}` : ''} |`,
     '',
     `- Incidents from the rules (one tech console per session): ${f0(r.incidents.raised)} raised (${list(r.incidents.byRule)}), ` +
       `${f0(r.incidents.recurred)} recurred, ${f0(r.incidents.cleared)} cleared, ${f0(r.incidents.resolved)} resolved by the rules; ` +
       `${f0(r.dipsRaised)} of ${f0(r.dippingSessions)} dips raised the incident of their rule.`,
     `- Largest gap per console: median ${ms(r.worstGapMs.median)} ms, max ${ms(r.worstGapMs.max)} ms. ` +
+      `Gaps over 1.5 s: ${f0(r.longGaps.count)} (${f0(r.longGaps.inDippingSessions)} at consoles of sessions that dipped)` +
+      `${peaks.length ? `, most ending in second ${peaks.map((p) => `${p.second} (${p.n})`).join(', ')} of the window` : ''}. ` +
+      `Largest ingest round trip per session: median ${ms(r.sessionMaxRttMs.median)} ms, max ${ms(r.sessionMaxRttMs.max)} ms. ` +
+      `CPUs busy ${r.cpusPct.map((c) => `${f0(c)}%`).join(' / ')} over the window. ` +
       `${f0(r.sessions * 3)} invites in ${f1(r.inviteSeconds)} s, consoles connected (50 at a time) in ${f1(r.connectSeconds)} s.`,
     `- Server log: ${r.serverLog.warn} warnings, ${r.serverLog.error} errors${r.serverLog.top.length ? ` (${r.serverLog.top.map((t) => `${t.level} ×${t.count}: ${t.msg.replace(/\|/g, '/')}`).join('; ')})` : ''}; ${f0(r.redisKeysCleaned)} Redis keys removed after the run.`,
   ].join('\n');
