@@ -70,6 +70,7 @@ export class Gateway {
   readonly consoles = new Set<ConsoleConnection>();
   private heartbeat: NodeJS.Timeout | null = null;
   private draining = false;
+  private readonly leaving = new Set<Promise<unknown>>();
 
   constructor(
     private readonly deps: GatewayDeps,
@@ -211,7 +212,9 @@ export class Gateway {
     if (this.heartbeat) clearInterval(this.heartbeat);
     const closing = [...this.consoles];
     for (const console of closing) console.close(CloseCode.ServerRestarting, 'server restarting');
-    await Promise.allSettled(closing.map((console) => this.recordLeave(console)));
+    // Also the leaves of consoles that closed just before: a stale presence entry would
+    // show someone on a console after the restart.
+    await Promise.allSettled([...closing.map((console) => this.recordLeave(console)), ...this.leaving]);
     // A console that does not finish the close handshake (stalled, or gone) is cut off,
     // so shutdown never waits on a peer.
     await Promise.race([
@@ -280,17 +283,21 @@ export class Gateway {
         this.hubs.delete(console.sessionId);
       }
     }
-    if (!this.draining) this.recordLeave(console).catch(() => undefined);
+    if (!this.draining) void this.recordLeave(console);
   }
 
+  /** Records the console as gone; drain waits for every such record still in flight. */
   private recordLeave(console: ConsoleConnection): Promise<unknown> {
-    return this.deps.commands
+    const leave = this.deps.commands
       .executeSystem(console.sessionId, `presence:close:${console.id}`, {
         kind: 'presence.close',
         personId: console.personId,
         consoleId: console.id,
       })
       .catch((error: unknown) => this.log.warn({ err: error }, 'could not record a console leaving'));
+    this.leaving.add(leave);
+    void leave.finally(() => this.leaving.delete(leave));
+    return leave;
   }
 }
 

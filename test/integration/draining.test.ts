@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../shared/errors.js';
+import { setTimeout } from 'node:timers/promises';
+import { createEmbeddedBackends } from '../../server/backends.js';
 import { startCueroom } from '../support/harness.js';
 
 describe('draining for a restart', () => {
@@ -18,6 +20,37 @@ describe('draining for a restart', () => {
       expect(ready.status).toBe(503);
       expect(ready.body.code).toBe('unavailable');
       await expect(cr.connect(token)).rejects.toMatchObject({ status: 503 });
+    } finally {
+      await cr.close();
+    }
+  });
+
+  it('leaves no one on a console: leaves still in flight when the drain starts are recorded before it ends', async () => {
+    // The store takes its time over a leave, as Redis under load would.
+    const cr = await startCueroom({
+      backends: async (config, log) => {
+        const backends = await createEmbeddedBackends(config, log);
+        const apply = backends.store.apply.bind(backends.store);
+        backends.store.apply = async (input) => {
+          if (input.events.some((event) => event.kind === 'presence.left')) await setTimeout(300);
+          return apply(input);
+        };
+        return backends;
+      },
+    });
+    try {
+      const id = await cr.createSession();
+      const left = await cr.connect(await cr.invite(id, 'tech', 'tech person'));
+      await left.first('snapshot');
+      await expect.poll(async () => Object.keys((await cr.backends.store.load(id))?.presence ?? {})).toHaveLength(1);
+
+      left.close(); // gone just before the restart: its leave is on its way
+      await expect
+        .poll(async () => (await cr.request('GET', '/metrics')).body)
+        .toMatch(/cueroom_connections\{role="tech"\} 0/);
+      await cr.app.gateway.drain();
+
+      expect((await cr.backends.store.load(id))?.presence).toEqual({});
     } finally {
       await cr.close();
     }
