@@ -18,6 +18,7 @@ import {
   type AuditSearchHit,
 } from './audit-log.js';
 import { CHAIN_VERSION, eventsMissing, verifyChain, type ChainRow, type VerifyResult } from './audit-chain.js';
+import { insertRowsQuery } from './insert-rows.js';
 import { migrateAuditDb } from './migrate.js';
 import { auditLogIn, type AuditLogTable, type NewAuditLogRow } from './schema.js';
 
@@ -74,19 +75,16 @@ export class DrizzleAuditLog implements AuditArchive {
       .sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0));
     if (rows.length === 0) return;
     const table = this.#table;
-    // No conflict target: both partial unique indexes (events by seq, commands by id)
-    // are arbiters, so a replayed batch, or a row repeated inside one, is skipped.
+    // One statement per chunk, its rows in one jsonb parameter (insert-rows.ts); a
+    // replayed batch, or a row repeated inside one, is skipped by the unique indexes.
     await driverErrors(async () => {
       if (rows.length <= INSERT_CHUNK_ROWS) {
-        await this.#db.insert(table).values(rows).onConflictDoNothing();
+        await this.#db.execute(insertRowsQuery(table, rows));
         return;
       }
       await this.#db.transaction(async (tx) => {
         for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
-          await tx
-            .insert(table)
-            .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
-            .onConflictDoNothing();
+          await tx.execute(insertRowsQuery(table, rows.slice(start, start + INSERT_CHUNK_ROWS)));
         }
       });
     });
