@@ -17,7 +17,11 @@ export interface RedisAuditShipperOptions {
   prefix?: string | RedisKeys;
   /** This shipper's consumer name in the groups. Default `<hostname>-<pid>-<random>`. */
   consumer?: string;
-  /** Most records per `AuditLog.append` (an entry is never split, so one larger entry goes alone). Default 500. */
+  /**
+   * Most records per `AuditLog.append` (an entry is never split, so one larger entry goes
+   * alone). Default 2000: each batch is a few awaited round trips, and on a busy event loop
+   * each of those costs a loop turn, so the shipper's pace is batches × their size.
+   */
   batchRecords?: number;
   /** Longest one `XREADGROUP BLOCK` waits, in ms. Default 1_000. */
   blockMs?: number;
@@ -75,7 +79,7 @@ const MAX_K = '18446744073709551615';
  * Ships the session streams into the audit log (Postgres), at least once and idempotently.
  *
  * One consumer group (`audit`) per session stream; every instance runs a shipper, each a
- * consumer. Entries are read with XREADGROUP, appended in batches of about 500 records,
+ * consumer. Entries are read with XREADGROUP, appended in batches of about 2000 records,
  * and XACKed only once the append resolved: a failure (Postgres away) is retried with
  * backoff, the same batch, until it lands, so nothing is skipped. Entries left pending by a
  * dead consumer are taken over with XAUTOCLAIM. After each batch the session's audit floor
@@ -132,7 +136,7 @@ export class RedisAuditShipper {
     const prefix = options.prefix ?? 'cueroom';
     this.keys = typeof prefix === 'string' ? new RedisKeys(prefix) : prefix;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.batchRecords = options.batchRecords ?? 500;
+    this.batchRecords = options.batchRecords ?? 2000;
     this.blockMs = options.blockMs ?? 1_000;
     this.refreshMs = options.refreshMs ?? 1_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
@@ -206,24 +210,48 @@ export class RedisAuditShipper {
 
   private async run(): Promise<void> {
     let failures = 0;
+    /** The next read, started while the previous batch went to the audit log. */
+    let ahead: Promise<Delivered[]> | null = null;
     while (!this.stopping) {
       try {
         const now = this.now();
-        if (now - this.lastRefresh >= this.refreshMs) await this.refresh();
-        if (now - this.lastClaim >= Math.min(this.claimIdleMs / 2, 30_000)) await this.reclaim();
+        const refreshDue = now - this.lastRefresh >= this.refreshMs;
+        const claimDue = now - this.lastClaim >= Math.min(this.claimIdleMs / 2, 30_000);
+        if (!ahead && refreshDue) await this.refresh();
+        if (!ahead && claimDue) await this.reclaim();
         if (this.stopping) break;
-        if (this.streams.size === 0) {
+        if (!ahead && this.streams.size === 0) {
           await this.sleep(this.refreshMs);
           continue;
         }
-        const delivered = await this.read();
-        if (delivered.length > 0) await this.ship(delivered);
+        const delivered = await (ahead ?? this.read());
+        ahead = null;
+        if (delivered.length > 0) {
+          // Read the next entries while these go to Postgres: the round trips overlap.
+          // Not across a refresh or a claim, which change what is read.
+          if (!this.stopping && !refreshDue && !claimDue) {
+            ahead = this.read();
+            ahead.catch(() => undefined); // awaited on the next turn, or below when stopping
+          }
+          await this.ship(delivered);
+        }
         failures = 0;
       } catch (error) {
+        ahead = null;
         if (this.stopping && this.abandoned) break;
         if (isNoGroup(error)) this.lastRefresh = -Infinity;
         this.onError?.(error, { what: 'read' });
         await this.sleep(Math.min(this.retryMaxMs, this.retryMinMs * 2 ** failures++));
+      }
+    }
+    // Stopping with a read in flight (stop() unblocks it): ship what it got, so nothing
+    // waits for another shipper's claim.
+    if (ahead && !this.abandoned) {
+      try {
+        const delivered = await ahead;
+        if (delivered.length > 0) await this.ship(delivered);
+      } catch (error) {
+        this.onError?.(error, { what: 'read' });
       }
     }
   }

@@ -149,7 +149,7 @@ describe.skipIf(!redisUp)('RedisAuditShipper (real Redis, real audit log on PGli
     expect(shipper.stats().lagMs).not.toBeNull();
   });
 
-  it('appends in batches of at most 500 records', async () => {
+  it('appends in batches of at most batchRecords records', async () => {
     s = await setup();
     await createSession(s.store, 's-big');
     // 150 commands of 4 events: 750 records, in entries of 5.
@@ -161,7 +161,7 @@ describe.skipIf(!redisUp)('RedisAuditShipper (real Redis, real audit log on PGli
         itemAdded(`${n}d`),
       ]);
     }
-    const shipper = s.shipper();
+    const shipper = s.shipper({ batchRecords: 500 });
     shipper.start();
     await vi.waitFor(async () => expect(await s.log.highestSeq('s-big')).toBe(601), { timeout: 10_000 });
     expect(Math.max(...s.log.batches)).toBeLessThanOrEqual(500);
