@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 20_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
     // expect.poll waits on a condition (an audit row, a delivered event); on a loaded 2-core
     // machine the default 1 s is too short for the audit shipper's first read of a new session.
     expect: { poll: { timeout: 10_000 } },
