@@ -82,15 +82,7 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>): Promise<Verify
   let eventRows = 0;
   let lastSeq = 0;
   for await (const row of rows) {
-    const broken = (reason: ChainBreak) => ({
-      intact: false as const,
-      rows: count,
-      eventRows,
-      firstBrokenId: row.id,
-      firstBrokenSeq: row.seq,
-      reason,
-      message: MESSAGES[reason],
-    });
+    const broken = (reason: ChainBreak) => chainBreak(reason, { rows: count, eventRows, id: row.id, seq: row.seq });
     if (row.hash === null || row.prevHash === null) return broken('missing_hash');
     if (rowHash(row.prevHash, row.content) !== row.hash) return broken('content_altered');
     if (row.prevHash !== previous) return broken('chain_broken');
@@ -102,6 +94,22 @@ export async function verifyChain(rows: AsyncIterable<ChainRow>): Promise<Verify
     }
   }
   return { intact: true, rows: count, eventRows, lastSeq, headHash: count === 0 ? null : previous };
+}
+
+/** The result for the first row that breaks the chain, after `rows` rows that checked out. */
+export function chainBreak(
+  reason: ChainBreak,
+  at: { rows: number; eventRows: number; id: number; seq: number | null },
+): Extract<VerifyResult, { intact: false }> & { eventRows: number } {
+  return {
+    intact: false,
+    rows: at.rows,
+    eventRows: at.eventRows,
+    firstBrokenId: at.id,
+    firstBrokenSeq: at.seq,
+    reason,
+    message: MESSAGES[reason],
+  };
 }
 
 /** The result for a chain that holds but whose event seqs have a hole at `missingSeq`. */

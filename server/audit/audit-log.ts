@@ -51,6 +51,25 @@ export interface AuditSearchHit {
   lastAt: Date;
 }
 
+/** Formats of `AuditArchive.exportText`. */
+export type AuditExportFormat = 'csv' | 'ndjson';
+
+/** Columns of the CSV export, in order (the header line `exportText` leaves to its caller). */
+export const AUDIT_CSV_COLUMNS = [
+  'id',
+  'session_id',
+  'seq',
+  'entry_type',
+  'kind',
+  'at',
+  'actor_id',
+  'actor_name',
+  'actor_role',
+  'command_id',
+  'payload',
+  'hash',
+] as const;
+
 /** Largest page `read` returns. */
 export const MAX_AUDIT_PAGE = 1000;
 
@@ -104,6 +123,12 @@ export interface AuditArchive extends AuditLog {
   verify(sessionId: string): Promise<VerifyResult>;
   /** Every matching row in id order, read in keyset pages: memory stays at one page. */
   scan(filter: AuditFilter): AsyncIterable<AuditRow & { hash: string | null }>;
+  /**
+   * The matching rows as export text, in id order, in chunks of whole lines: CSV lines
+   * (AUDIT_CSV_COLUMNS, no header; cells as `csvCell` writes them, payload as JSON) or
+   * NDJSON (the fields of `scan`'s rows, `at` in ISO 8601). Memory stays at a page or two.
+   */
+  exportText(filter: AuditFilter, format: AuditExportFormat): AsyncIterable<string>;
   /** Sessions with matching rows, with how many and when; most recent first, at most `limit`. */
   searchSessions(filter: AuditFilter, limit: number): Promise<AuditSearchHit[]>;
 }

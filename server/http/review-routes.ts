@@ -10,10 +10,16 @@ import type { SessionEvent } from '../../shared/events.js';
 import { idSchema } from '../../shared/model.js';
 import { errorBodySchema, type TokenClaims } from '../../shared/protocol.js';
 import type { Role } from '../../shared/roles.js';
-import { isAuditArchive, type AuditArchive, type AuditFilter, type AuditRow } from '../audit/audit-log.js';
+import {
+  AUDIT_CSV_COLUMNS,
+  isAuditArchive,
+  type AuditArchive,
+  type AuditExportFormat,
+  type AuditFilter,
+} from '../audit/audit-log.js';
 import { auditFilterQuery, toAuditFilter } from './audit-filters.js';
 import { CueroomError } from '../errors.js';
-import { buildReview, csvCell, reviewToCsv } from '../review/review.js';
+import { buildReview, reviewToCsv } from '../review/review.js';
 import { parsePointInTime, stateAt } from '../review/state-at.js';
 
 type Caller = { admin: true } | { admin: false; claims: TokenClaims };
@@ -23,59 +29,14 @@ const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 403: errorB
 /** Roles that may read a session's audit log and its review, besides the admin token. */
 const REVIEWERS: readonly Role[] = ['ops', 'observer'];
 
-const CSV_COLUMNS = [
-  'id',
-  'session_id',
-  'seq',
-  'entry_type',
-  'kind',
-  'at',
-  'actor_id',
-  'actor_name',
-  'actor_role',
-  'command_id',
-  'payload',
-  'hash',
-];
-
-function csvLine(row: AuditRow & { hash: string | null }): string {
-  return (
-    [
-      row.id,
-      row.sessionId,
-      row.seq,
-      row.entryType,
-      row.kind,
-      row.at.toISOString(),
-      row.actorId,
-      row.actorName,
-      row.actorRole,
-      row.commandId,
-      JSON.stringify(row.payload),
-      row.hash,
-    ]
-      .map(csvCell)
-      .join(',') + '\r\n'
-  );
-}
-
-/** The export as text chunks of about `batch` rows each: one write per chunk, not per row. */
+/** The export as text chunks of whole lines, each a page the database rendered; CSV with its header first. */
 async function* exportChunks(
   audit: AuditArchive,
   filter: AuditFilter,
-  format: 'csv' | 'ndjson',
-  batch = 1000,
+  format: AuditExportFormat,
 ): AsyncIterable<string> {
-  let buffer: string[] = [];
-  if (format === 'csv') buffer.push(CSV_COLUMNS.join(',') + '\r\n');
-  for await (const row of audit.scan(filter)) {
-    buffer.push(format === 'csv' ? csvLine(row) : JSON.stringify({ ...row, at: row.at.toISOString() }) + '\n');
-    if (buffer.length >= batch) {
-      yield buffer.join('');
-      buffer = [];
-    }
-  }
-  if (buffer.length > 0) yield buffer.join('');
+  if (format === 'csv') yield AUDIT_CSV_COLUMNS.join(',') + '\r\n';
+  yield* audit.exportText(filter, format);
 }
 
 const verifySchema = z.union([
@@ -243,7 +204,7 @@ export const reviewRoutes = fp(
           summary: "Export a session's audit log as CSV or NDJSON, streamed from the database (admin, ops or observer)",
           description:
             'Filters: entryType, kind, actor (id), role, from, to (epoch ms or ISO 8601; from inclusive, to exclusive). Rows in id order, read in keyset pages, so memory stays flat however long the log. CSV columns: ' +
-            CSV_COLUMNS.join(', ') +
+            AUDIT_CSV_COLUMNS.join(', ') +
             ' (payload as JSON).',
           params: sessionParams,
           querystring: z.object({ format: z.enum(['csv', 'ndjson']).default('ndjson'), ...auditFilterQuery }),
