@@ -59,10 +59,8 @@ export class CommandService {
       return this.refuse({ sessionId, commandId: `invalid:${randomUUID()}`, at: this.clock(), actor, command: input }, error, kind);
     }
     const record: CommandRecord = { sessionId, commandId: id.data, at: this.clock(), actor, command: input };
-
-    const seen = await this.store.result(sessionId, id.data);
-    if (seen) return { result: seen, kind, duplicate: true };
-
+    // A retried id is recognized where it is written: `apply` and `refuse` are idempotent
+    // and answer with the first result (no read of the results up front on every command).
     const parsed = commandSchema.safeParse(input);
     if (!parsed.success) {
       return this.refuse(record, CueroomError.invalid(describeIssues(parsed.error.issues), parsed.error.issues), kind);
@@ -79,8 +77,6 @@ export class CommandService {
   /** Commands the server issues for itself (presence); no permission check, same path otherwise. */
   async executeSystem(sessionId: string, commandId: string, command: SystemCommand): Promise<CommandOutcome> {
     const record: CommandRecord = { sessionId, commandId, at: this.clock(), actor: SYSTEM_ACTOR, command };
-    const seen = await this.store.result(sessionId, commandId);
-    if (seen) return { result: seen, kind: command.kind, duplicate: true };
     return this.run(record, command, command.kind);
   }
 
@@ -137,10 +133,21 @@ export class CommandService {
     return next;
   }
 
+  /**
+   * Decides on the state this instance already holds (`peek`), when it has one, and lets
+   * the store's compare-and-set say whether it was current: with one instance serving a
+   * session, a command is then one round trip to the store. A conflict, or a refusal
+   * decided on a state that might be stale, is decided again on a freshly loaded state.
+   */
   private async runNow(record: CommandRecord, command: Command | SystemCommand, kind: string): Promise<CommandOutcome> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0) await pause(Math.random() * CONFLICT_BACKOFF_MS * attempt);
-      const state = await this.store.load(record.sessionId);
+    let fresh = false;
+    // One more turn than MAX_ATTEMPTS: the first, on a peeked state, may only find it stale.
+    for (let attempt = 0; attempt <= MAX_ATTEMPTS; attempt++) {
+      // Only a conflict on a fresh state is a real race with another instance: back off.
+      if (attempt > 0 && fresh) await pause(Math.random() * CONFLICT_BACKOFF_MS * attempt);
+      const peeked = attempt === 0 ? (this.store.peek?.(record.sessionId) ?? null) : null;
+      fresh = peeked === null;
+      const state = peeked ?? (await this.store.load(record.sessionId));
       if (!state) {
         // Not audited: there is no session to file it under, and unknown ids must not create keys.
         return {
@@ -150,7 +157,10 @@ export class CommandService {
         };
       }
       const decision = decide(state, command, record.actor, { now: record.at, commandId: record.commandId });
-      if (!decision.ok) return this.refuse(record, decision.error, kind);
+      if (!decision.ok) {
+        if (!fresh) continue; // maybe refused for what another instance already changed
+        return this.refuse(record, decision.error, kind);
+      }
       const events = stamp(decision.events, state.seq, { now: record.at, commandId: record.commandId }, record.actor);
       const outcome = await this.store.apply({ record, expectedSeq: state.seq, events });
       if (outcome.status === 'applied') {
@@ -174,6 +184,12 @@ export class CommandService {
   }
 
   private async refuse(record: CommandRecord, error: CueroomError, kind: string, remember = true): Promise<CommandOutcome> {
+    // A retry of a command that went through before may be refused now (its effect is
+    // there): it gets its first answer. Refusals are rare, so this read costs little.
+    if (remember) {
+      const seen = await this.store.result(record.sessionId, record.commandId);
+      if (seen) return { result: seen, kind, duplicate: true };
+    }
     const body = toErrorBody(error);
     // A transient refusal is not remembered: the retry with the same id must get a real chance.
     const result = remember ? await this.store.refuse(record, body) : { ok: false as const, error: body };

@@ -163,6 +163,11 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
+  /** Always current here: the memory store is the only holder of its sessions. */
+  peek(sessionId: string): SessionState | null {
+    return this.sessions.get(sessionId)?.state ?? null;
+  }
+
   async load(sessionId: string): Promise<SessionState | null> {
     const slot = this.sessions.get(sessionId);
     if (!slot) return null;

@@ -114,6 +114,11 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
+  /** The cached state, folded up to this process's last load or apply: maybe behind Redis. */
+  peek(sessionId: string): SessionState | null {
+    return this.cache.get(sessionId)?.state ?? null;
+  }
+
   async apply(input: ApplyInput): Promise<ApplyOutcome> {
     validateApplyInput(input);
     const { record, expectedSeq, events } = input;

@@ -65,6 +65,13 @@ export interface SessionStore {
   load(sessionId: string): Promise<SessionState | null>;
 
   /**
+   * The state this process holds for the session without asking anyone, possibly behind
+   * the store's (another instance applied since), or null when it holds none. Same rules
+   * as `load`'s result. A decision on it is safe only through `apply`'s compare-and-set.
+   */
+  peek?(sessionId: string): SessionState | null;
+
+  /**
    * ONE atomic step: if `record.commandId` was seen for this session, return its stored
    * result and write nothing; if the session's seq is not `expectedSeq`, return conflict;
    * otherwise append the events (and the command record, for the audit), advance the

@@ -81,6 +81,25 @@ describe.skipIf(!redis)('two instances on one Redis', () => {
     expect(Object.keys((await b.backends.store.load(id))!.cues)).toHaveLength(1);
   });
 
+  it('decides on what the other instance changed, even when this one holds an older state', async () => {
+    const id = await a.createSession();
+    await a.goLive(id);
+    const cohost = await a.invite(id, 'cohost');
+    // b holds the session as it was: it served a command, then a moved on alone.
+    expect((await b.command(id, cohost, { kind: 'question.submit', questionId: 'q-old', text: 'Old one?', author: 'Vi' })).status).toBe(200);
+    expect((await a.command(id, cohost, { kind: 'question.submit', questionId: 'q-new', text: 'Does it ship today?', author: 'Vi' })).status).toBe(200);
+    expect(b.backends.store.peek?.(id)?.questions['q-new']).toBeUndefined();
+
+    const flagged = await b.command(id, cohost, { kind: 'question.flag', questionId: 'q-new' });
+    expect(flagged.status).toBe(200);
+    expect(flagged.body.ok).toBe(true);
+    // And a stale state never lets a command through that the current one refuses.
+    expect((await a.command(id, cohost, { kind: 'question.dismiss', questionId: 'q-old' })).status).toBe(200);
+    const refused = await b.command(id, cohost, { kind: 'question.flag', questionId: 'q-old' });
+    expect(refused.status).toBe(409);
+    expect((await a.backends.store.load(id))!.questions['q-old']!.status).toBe('dismissed');
+  });
+
   it('writes an audit row in Postgres for every acknowledged command', async () => {
     const id = await a.createSession();
     await a.goLive(id);
