@@ -21,6 +21,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -34,7 +35,6 @@ import {
   Samples,
   Stats,
   cpuMeter,
-  httpJson,
   mapLimit,
   namedCpuMeter,
   paced,
@@ -47,6 +47,7 @@ import {
   systemCpuMeter,
   waitUntil,
   watchRss,
+  type HttpAnswer,
   type Json,
   type Summary,
 } from './load.js';
@@ -561,6 +562,9 @@ async function liveLoad(
   );
   const queues: HealthSample[][] = ids.map(() => []);
   const posting = ids.map(() => false);
+  // Each agent is its own process with its own keep-alive connection: one socket per session,
+  // opened once (a shared pool would close and reopen sockets as concurrency moves).
+  const agents = ids.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   const ingestRtt = new Samples();
   const sessionMaxRtt = ids.map(() => 0);
   let inflight = 0;
@@ -578,7 +582,7 @@ async function liveLoad(
       requestsInWindow++;
       samplesInWindowRequests += batch.length;
     }
-    httpJson('POST', `${target.server.baseUrl}/v1/sessions/${ids[s]}/ingest/health`, ingestTokens[s]!, {
+    postJson(agents[s]!, `${target.server.baseUrl}/v1/sessions/${ids[s]}/ingest/health`, ingestTokens[s]!, {
       samples: batch,
     })
       .then((answer) => {
@@ -652,6 +656,7 @@ async function liveLoad(
   loadOn = false;
   const unanswered = inflight + queues.reduce((n, q) => n + q.length, 0);
   for (const r of records) r.console.close();
+  for (const agent of agents) agent.destroy();
 
   // Per console: health samples within the window, and the gaps between consecutive ones.
   const healthRecords = records.filter((r) => r.role !== 'host');
@@ -769,6 +774,42 @@ async function liveLoad(
   };
 }
 
+/** One JSON POST over `agent`, with a time limit; like load.ts `httpJson`, on the caller's own agent. */
+function postJson(
+  agent: http.Agent,
+  url: string,
+  token: string,
+  body: unknown,
+  timeoutMs = 30_000,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(payload)),
+    };
+    const request = http.request(url, { method: 'POST', headers, agent, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: Json = text;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: response.statusCode ?? 0, body: parsed });
+      });
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`POST ${url}: no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
 /** Removes the Redis keys of the run (its own prefix), as bench/run.ts does; returns how many. */
 async function cleanUp(redisUrl: string, prefix: string, log: (line: string) => void): Promise<number> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -871,7 +912,7 @@ function renderLive(r: LiveResult): string {
     `### Live: ${f0(r.sessions)} sessions × ${r.ratePerSession} samples/s through one Cueroom server`,
     '',
     `${r.label}. One agent per session posts its samples to \`POST /v1/sessions/:id/ingest/health\` with an ingest token, ` +
-      `one request at a time carrying the samples that queued meanwhile. Consoles: ${list(r.consoles)}; tech and ops receive ` +
+      `over its own keep-alive connection, one request at a time carrying the samples that queued meanwhile. Consoles: ${list(r.consoles)}; tech and ops receive ` +
       `health samples (${f0(r.healthConsoles)} consoles), the host does not (audience table). Rules as tech sets them ` +
       `(a quarter each: defaults, a target bitrate, fps floor 24, a viewers and dropped-frames edit). One session in five ` +
       `dips once in the window (${list(r.dips)}). ${f0(r.warmupSeconds)} s of warm-up, then ${f0(r.seconds)} s measured.`,
