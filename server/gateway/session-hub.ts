@@ -37,6 +37,7 @@ export class SessionHub {
   seq = 0;
   private pending: SessionEvent[] = [];
   private flushScheduled = false;
+  private lastFlushAt = -Infinity;
   private unsubscribe: (() => void) | null = null;
   private started: Promise<void> | null = null;
   private readonly pace = new Map<ConsoleConnection, HealthPace>();
@@ -151,12 +152,18 @@ export class SessionHub {
     for (const event of events) this.pending.push(event);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (this.options.flushIntervalMs > 0) setTimeout(() => this.flush(), this.options.flushIntervalMs);
+    // The first events after a quiet tick go out at once (after this turn of the event
+    // loop, which may bring more); events within a tick of the last frame wait for the
+    // tick to end and go out together. A quiet session pays no latency for coalescing,
+    // a busy one writes at most one frame per console per tick.
+    const wait = this.options.flushIntervalMs - (Date.now() - this.lastFlushAt);
+    if (wait > 0) setTimeout(() => this.flush(), wait);
     else setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    this.lastFlushAt = Date.now();
     const events = this.pending;
     this.pending = [];
     if (events.length === 0) return;
