@@ -43,6 +43,15 @@ interface RawVerifyRow {
   reason: ChainBreak | null;
 }
 
+/** What one page of `verify` found: its rows up to the first break (if any), and its counts. */
+interface VerifyPage {
+  rows: number;
+  eventRows: number;
+  lastSeq: number;
+  lastHash: string | null;
+  broken: { reason: ChainBreak; id: number; seq: number | null } | null;
+}
+
 /** A row of `events()` as text: seq, at in epoch ms, command id, actor id, name and role, payload. */
 type EventRow = [
   seq: string,
@@ -130,67 +139,120 @@ export class DrizzleAuditLog implements AuditArchive {
    * break: no row crosses the wire, only one per page.
    */
   async verify(sessionId: string): Promise<VerifyResult> {
-    const t = this.#table;
-    let afterId = 0;
-    let previous = '';
+    const pageRows = this.#verifyPageRows;
+    // Pages are checked two at a time (on two connections, so two database processes hash
+    // side by side), and their results read in order: the first page with a break decides.
+    const inFlight: Promise<VerifyPage>[] = [];
+    let cursor: number | null = 0;
     let rows = 0;
     let eventRows = 0;
     let lastSeq = 0;
-    for (;;) {
-      // A page in id order over the (session_id, id) index: the row comparison plus the
-      // range on session_id (never an equality, which would let the planner walk the
-      // primary key and filter, from the start of the table on every page) can only be
-      // answered by that index, whatever the statistics say. The page's first row follows
-      // the last hash of the page before.
-      const result = await driverErrors(() =>
-        this.#db.execute(sql`
-          select id, seq, hash, n, event_rows, last_seq, reason from (
-            select id, seq, hash,
-              row_number() over w as n,
-              count(*) over () as page_rows,
-              count(seq) over w as event_rows,
-              max(seq) over w as last_seq,
-              case
-                when hash is null or prev_hash is null then 'missing_hash'
-                when encode(sha256(convert_to(prev_hash || E'\n' || jsonb_build_array(${CHAIN_VERSION}::text,
-                  session_id, seq, entry_type, kind, round(extract(epoch from at) * 1000)::bigint, actor_id,
-                  actor_name, actor_role, command_id, payload)::text, 'UTF8')), 'hex') <> hash then 'content_altered'
-                when prev_hash <> lag(hash, 1, ${previous}::text) over w then 'chain_broken'
-              end as reason
-            from (
-              select * from ${t}
-              where (${t.sessionId}, ${t.id}) > (${sessionId}, ${afterId}) and ${t.sessionId} <= ${sessionId}
-              order by ${t.sessionId}, ${t.id}
-              limit ${this.#verifyPageRows}
-            ) page
-            window w as (order by id rows between unbounded preceding and current row)
-          ) checked
-          where reason is not null or n = page_rows
-          order by id
-          limit 1`),
-      );
-      const row = (result as unknown as { rows: RawVerifyRow[] }).rows[0];
-      if (!row) break;
-      const n = Number(row.n);
-      if (row.reason !== null) {
-        const { eventRows: _, ...broken } = chainBreak(row.reason, {
-          rows: rows + n - 1,
-          eventRows: 0,
-          id: Number(row.id),
-          seq: row.seq === null ? null : Number(row.seq),
-        });
-        return broken;
+    let headHash: string | null = null;
+    try {
+      for (;;) {
+        while (inFlight.length < 2 && cursor !== null) {
+          const start: number = cursor;
+          inFlight.push(this.#verifyPage(sessionId, start));
+          cursor = await this.#pageEnd(sessionId, start, pageRows);
+        }
+        const page = inFlight.shift();
+        if (!page) break;
+        const result = await page;
+        if (result.broken) {
+          const { eventRows: _, ...broken } = chainBreak(result.broken.reason, {
+            rows: rows + result.rows,
+            eventRows: 0,
+            id: result.broken.id,
+            seq: result.broken.seq,
+          });
+          return broken;
+        }
+        rows += result.rows;
+        eventRows += result.eventRows;
+        lastSeq = Math.max(lastSeq, result.lastSeq);
+        if (result.rows > 0) headHash = result.lastHash;
       }
-      rows += n;
-      eventRows += Number(row.event_rows);
-      if (row.last_seq !== null) lastSeq = Math.max(lastSeq, Number(row.last_seq));
-      previous = row.hash ?? '';
-      afterId = Number(row.id);
-      if (n < this.#verifyPageRows) break;
+    } finally {
+      // A break was found: the pages checked ahead no longer matter.
+      for (const page of inFlight) void page.catch(() => undefined);
     }
-    const intact: VerifyResult = { intact: true, rows, lastSeq, headHash: rows === 0 ? null : previous };
+    const intact: VerifyResult = { intact: true, rows, lastSeq, headHash };
     if (eventRows === lastSeq) return intact;
     return eventsMissing(rows, await this.#firstMissingSeq(sessionId));
+  }
+
+  /** Id of the `pageRows`-th row of the session after `afterId`, or null when fewer are left (an index-only walk). */
+  async #pageEnd(sessionId: string, afterId: number, pageRows: number): Promise<number | null> {
+    const t = this.#table;
+    const [row] = await driverErrors(() =>
+      this.#textRows(sql`
+        select ${t.id}::text from ${t}
+        where (${t.sessionId}, ${t.id}) > (${sessionId}, ${afterId}) and ${t.sessionId} <= ${sessionId}
+        order by ${t.sessionId}, ${t.id}
+        offset ${pageRows - 1} limit 1`),
+    );
+    return row?.[0] == null ? null : Number(row[0]);
+  }
+
+  /**
+   * Checks the `verifyPageRows` rows of the session after `afterId`: the database rebuilds
+   * each row's canonical text and hash and compares each row with the one before (for the
+   * first, the row before the page). The keyset is a row comparison plus a range on
+   * session_id (never an equality, which let the planner walk the primary key and filter
+   * instead, from the start of the table): only the (session_id, id) index answers it.
+   */
+  async #verifyPage(sessionId: string, afterId: number): Promise<VerifyPage> {
+    const t = this.#table;
+    const result = await driverErrors(() =>
+      this.#db.execute(sql`
+        select id, seq, hash, n, event_rows, last_seq, reason from (
+          select id, seq, hash,
+            row_number() over w as n,
+            count(*) over () as page_rows,
+            count(seq) over w as event_rows,
+            max(seq) over w as last_seq,
+            case
+              when hash is null or prev_hash is null then 'missing_hash'
+              when encode(sha256(convert_to(prev_hash || E'\n' || jsonb_build_array(${CHAIN_VERSION}::text,
+                session_id, seq, entry_type, kind, round(extract(epoch from at) * 1000)::bigint, actor_id,
+                actor_name, actor_role, command_id, payload)::text, 'UTF8')), 'hex') <> hash then 'content_altered'
+              when prev_hash <> lag(hash, 1, coalesce((
+                select ${t.hash} from ${t}
+                where (${t.sessionId}, ${t.id}) <= (${sessionId}, ${afterId}) and ${t.sessionId} >= ${sessionId}
+                order by ${t.sessionId} desc, ${t.id} desc limit 1), '')) over w then 'chain_broken'
+            end as reason
+          from (
+            select * from ${t}
+            where (${t.sessionId}, ${t.id}) > (${sessionId}, ${afterId}) and ${t.sessionId} <= ${sessionId}
+            order by ${t.sessionId}, ${t.id}
+            limit ${this.#verifyPageRows}
+          ) page
+          window w as (order by id rows between unbounded preceding and current row)
+        ) checked
+        where reason is not null or n = page_rows
+        order by id
+        limit 1`),
+    );
+    const row = (result as unknown as { rows: RawVerifyRow[] }).rows[0];
+    if (!row) return { rows: 0, eventRows: 0, lastSeq: 0, lastHash: null, broken: null };
+    const n = Number(row.n);
+    const seq = row.seq === null ? null : Number(row.seq);
+    if (row.reason !== null) {
+      return {
+        rows: n - 1,
+        eventRows: 0,
+        lastSeq: 0,
+        lastHash: null,
+        broken: { reason: row.reason, id: Number(row.id), seq },
+      };
+    }
+    return {
+      rows: n,
+      eventRows: Number(row.event_rows),
+      lastSeq: row.last_seq === null ? 0 : Number(row.last_seq),
+      lastHash: row.hash,
+      broken: null,
+    };
   }
 
   async #firstMissingSeq(sessionId: string): Promise<number> {
