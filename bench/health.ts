@@ -83,6 +83,8 @@ export interface HealthBenchOptions {
   /** Where the server log, the profile and results.json go. Default bench/results/<date>-health-<tag>/. */
   resultsDir: string | null;
   log: (line: string) => void;
+  /** How the run was started, for the report. Default: the `npx tsx bench/health.ts` line with these options. */
+  command: string | null;
 }
 
 const MB = 1024 * 1024;
@@ -953,6 +955,7 @@ const DEFAULTS: HealthBenchOptions = {
   databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   resultsDir: null,
   log: (line) => console.log(`[bench health] ${line}`),
+  command: null,
 };
 
 /**
@@ -998,7 +1001,7 @@ export async function runHealthBench(
   const markdown = [
     '## Stream health results',
     '',
-    `Run \`${tag}\`, ${started.toISOString()}, ${f0(elapsed)} s in all. Command: \`npx tsx bench/health.ts --sessions=${options.sessions} --rate=${options.rate} --seconds=${options.seconds}\`.`,
+    `Run \`${tag}\`, ${started.toISOString()}, ${f0(elapsed)} s in all. Command: \`${options.command ?? `npx tsx bench/health.ts --sessions=${options.sessions} --rate=${options.rate} --seconds=${options.seconds}`}\`.`,
     '',
     '| machine | |',
     '|---|---|',
@@ -1090,6 +1093,7 @@ async function main(): Promise<void> {
     profile: argv.includes('--profile'),
     keepData: argv.includes('--keep-data'),
     quietWaitSeconds: value('quiet-wait') === '0' ? 0 : num('quiet-wait', DEFAULTS.quietWaitSeconds),
+    command: `npx tsx bench/health.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
   });
   console.log(`\n${markdown}`);
   if (argv.includes('--doc')) {
