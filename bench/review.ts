@@ -10,12 +10,12 @@
  * the run creates `cueroom_bench_<tag>` on that server, migrates it with the project's
  * own migrations, and drops it at the end, also on failure.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import { commandSchema, type CommandInput, type SystemCommand } from '../shared/commands.js';
@@ -34,6 +34,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START = '<!-- bench:review:start -->';
 const END = '<!-- bench:review:end -->';
 const ADMIN_TOKEN = 'bench-review-admin-token-0123456789';
+const TOKEN_SECRET = 'bench-review-token-secret-0123456789-0123456789';
 
 export interface ReviewBenchOptions {
   /** Server holding the scratch database. Default: BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres. */
@@ -300,13 +301,13 @@ async function machine(client: pg.PoolClient | pg.Pool) {
 /** Reads a streamed response to the end, counting bytes and lines, while sampling this process's RSS. */
 async function drain(
   url: string,
+  pid: number,
 ): Promise<{ ms: number; bytes: number; lines: number; rssBeforeMB: number; rssPeakMB: number; status: number }> {
-  global.gc?.();
-  const rssBefore = process.memoryUsage.rss();
+  const rssBefore = rssOf(pid);
   let rssPeak = rssBefore;
   const timer = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-  }, 25);
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+  }, 50);
   const started = performance.now();
   try {
     const response = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -318,7 +319,6 @@ async function drain(
       if (done) break;
       bytes += value.byteLength;
       for (let i = value.indexOf(10); i !== -1; i = value.indexOf(10, i + 1)) lines++;
-      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
     }
     return {
       ms: performance.now() - started,
@@ -338,6 +338,77 @@ async function getJson(url: string): Promise<{ ms: number; status: number; body:
   const response = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const body: unknown = await response.json();
   return { ms: performance.now() - started, status: response.status, body };
+}
+
+/** Resident memory of a process, in bytes (0 if it is gone). */
+function rssOf(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts the app on the scratch database in a child process; resolves once it listens. */
+async function startServer(databaseUrl: string): Promise<{ base: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), `--serve=${databaseUrl}`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /LISTENING (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code}) before listening`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The child's side of `startServer`: the app on a memory store and the audit log at `databaseUrl`. */
+async function serve(databaseUrl: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 5 });
+  pool.on('error', () => undefined);
+  const audit = await createPgAuditLog(pool, { migrate: false });
+  const config = loadConfig({
+    PORT: '0',
+    ADMIN_TOKEN,
+    TOKEN_SECRET,
+    LOG_LEVEL: 'silent',
+    DATA_DIR: path.join(os.tmpdir(), 'cueroom-bench-review'),
+  });
+  const store = new MemorySessionStore();
+  const app = await buildApp({
+    config: { ...config, adminToken: ADMIN_TOKEN, tokenSecret: TOKEN_SECRET, publicUrl: 'http://127.0.0.1' },
+    store,
+    feed: new MemoryEventFeed(store),
+    audit,
+    auditBacklog: () => 0,
+    ping: () => audit.ping(),
+    logger: pino({ level: 'silent' }),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  process.stdout.write(`LISTENING ${address.port}\n`);
+  process.once('SIGTERM', () => {
+    void app
+      .close()
+      .then(() => audit.close())
+      .then(() => pool.end())
+      .finally(() => process.exit(0));
+  });
 }
 
 function scratchUrl(serverUrl: string, database: string): string {
@@ -371,7 +442,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
   log(`scratch database ${database} on ${new URL(serverUrl).host}`);
   let pool: pg.Pool | undefined;
   let audit: DrizzleAuditLog | undefined;
-  let app: FastifyInstance | undefined;
+  let server: { base: string; pid: number; stop: () => Promise<void> } | undefined;
   try {
     pool = new pg.Pool({ connectionString: scratchUrl(serverUrl, database), max: 5 });
     pool.on('error', (error) => log(`pool error: ${error.message}`));
@@ -427,35 +498,11 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
       `select pg_size_pretty(pg_total_relation_size('audit_log')) as size`,
     );
 
-    const config = loadConfig({
-      PORT: '0',
-      ADMIN_TOKEN,
-      TOKEN_SECRET: 'bench-review-token-secret-0123456789-0123456789',
-      LOG_LEVEL: 'silent',
-      DATA_DIR: path.join(os.tmpdir(), `cueroom-bench-${tag}`),
-    });
-    const store = new MemorySessionStore();
-    const feed = new MemoryEventFeed(store);
-    const logger = pino({ level: 'silent' });
-    const log_ = audit;
-    app = await buildApp({
-      config: {
-        ...config,
-        adminToken: ADMIN_TOKEN,
-        tokenSecret: 'bench-review-token-secret-0123456789-0123456789',
-        publicUrl: 'http://127.0.0.1',
-      },
-      store,
-      feed,
-      audit: log_,
-      auditBacklog: () => 0,
-      ping: () => log_.ping(),
-      logger,
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    const base = `http://127.0.0.1:${address.port}`;
+    // The server in its own process (as in production), so the HTTP client's work and
+    // memory are not counted with it: its RSS is read from /proc while it exports.
+    server = await startServer(scratchUrl(serverUrl, database));
+    const base = server.base;
+    const serverPid = server.pid;
 
     // Export: the long session, CSV then NDJSON, `bigReps` times each.
     const exports: Record<string, Array<Awaited<ReturnType<typeof drain>> & { rowsPerSecond: number }>> = {
@@ -464,7 +511,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
     };
     for (let rep = 0; rep < bigReps; rep++) {
       for (const format of ['csv', 'ndjson'] as const) {
-        const result = await drain(`${base}/v1/sessions/${bigId}/audit/export?format=${format}`);
+        const result = await drain(`${base}/v1/sessions/${bigId}/audit/export?format=${format}`, serverPid);
         const rows = format === 'csv' ? result.lines - 1 : result.lines;
         if (result.status !== 200 || rows !== filled)
           throw new Error(`export ${format}: status ${result.status}, ${rows} rows of ${filled}`);
@@ -575,7 +622,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
       `| verify (hash chain) | ${fmt(filled)} rows | ${fmt(figures.verify.medianSeconds, 2)} s (median of ${bigReps}) | ${fmt(filled / figures.verify.medianSeconds)} rows/s | | < 10 s | ${yes(targets.verify)} |`,
       `| review (JSON) | ${fmt(reviewEvents)} events | ${fmt(figures.review.medianSeconds, 2)} s (median of ${reps}) | ${fmt(reviewEvents / figures.review.medianSeconds)} events/s | | < 2 s | ${yes(targets.review)} |`,
       '',
-      `The RSS is the whole bench process's (server and HTTP client share it). Review of the show: ${summary.incidents?.list?.length ?? '?'} incidents, ${fmt(summary.questions?.received ?? 0)} questions.`,
+      `The server runs in its own process (the app as \`buildApp\` makes it, on a memory store and the scratch database, \`node --import tsx\`); its RSS is read from /proc every 50 ms during each export. Review of the show: ${summary.incidents?.list?.length ?? '?'} incidents, ${fmt(summary.questions?.received ?? 0)} questions.`,
       '',
     ].join('\n');
     const json = {
@@ -591,7 +638,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
     };
     return { markdown, json };
   } finally {
-    await app?.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await admin
@@ -602,6 +649,22 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
   }
 }
 
+/** Writes the bench's markdown between the `bench:review` markers of docs/benchmarks.md (added at the end if missing). */
+export async function writeReviewDoc(markdown: string): Promise<void> {
+  const docPath = path.join(ROOT, 'docs', 'benchmarks.md');
+  const current = readFileSync(docPath, 'utf8');
+  const from = current.indexOf(START);
+  const to = current.indexOf(END);
+  const next =
+    from !== -1 && to > from
+      ? `${current.slice(0, from + START.length)}\n\n${markdown}\n${current.slice(to)}`
+      : `${current.trimEnd()}\n\n${START}\n\n${markdown}\n${END}\n`;
+  // Formatted like the rest of the repository, so `npm run format:check` stays green.
+  const prettier = await import('prettier');
+  const config = (await prettier.resolveConfig(docPath)) ?? {};
+  writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+}
+
 async function main(): Promise<void> {
   const args = new Map(
     process.argv.slice(2).map((arg) => {
@@ -609,6 +672,8 @@ async function main(): Promise<void> {
       return [key!, value ?? 'true'] as const;
     }),
   );
+  const serveUrl = args.get('serve');
+  if (serveUrl !== undefined) return serve(serveUrl);
   const number = (key: string) => (args.has(key) ? Number(args.get(key)) : undefined);
   const tag = args.get('tag') ?? Math.random().toString(16).slice(2, 8);
   const { markdown, json } = await runReviewBench({
@@ -624,17 +689,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(resultsDir, 'report.md'), markdown);
   process.stdout.write(`${markdown}\n`);
   if (args.has('doc')) {
-    const docPath = path.join(ROOT, 'docs', 'benchmarks.md');
-    const current = readFileSync(docPath, 'utf8');
-    const from = current.indexOf(START);
-    const to = current.indexOf(END);
-    const next =
-      from !== -1 && to > from
-        ? `${current.slice(0, from + START.length)}\n\n${markdown}\n${current.slice(to)}`
-        : `${current.trimEnd()}\n\n${START}\n\n${markdown}\n${END}\n`;
-    const prettier = await import('prettier');
-    const config = (await prettier.resolveConfig(docPath)) ?? {};
-    writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+    await writeReviewDoc(markdown);
     process.stderr.write(`[review] written to docs/benchmarks.md and ${path.relative(ROOT, resultsDir)}\n`);
   } else {
     process.stderr.write(

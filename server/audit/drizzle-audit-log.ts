@@ -51,17 +51,6 @@ interface VerifyPage {
   broken: { reason: ChainBreak; id: number; seq: number | null } | null;
 }
 
-/** A row of `events()` as text: seq, at in epoch ms, command id, actor id, name and role, payload. */
-type EventRow = [
-  seq: string,
-  atMs: string,
-  commandId: string,
-  actorId: string,
-  actorName: string,
-  actorRole: string,
-  payload: string,
-];
-
 export interface DrizzleAuditLogOptions {
   /** Postgres schema holding the table. Default: unqualified (the search_path, i.e. `public`). */
   schema?: string;
@@ -464,33 +453,37 @@ export class DrizzleAuditLog implements AuditArchive {
     const t = this.#table;
     const pageRows = this.#eventsChunkSize;
     // Keyset pages over the (session_id, seq) index, as a row comparison and a range only
-    // that index answers (as in `exportText`): memory stays at two pages however long the session, and the next page is
-    // fetched while this one is consumed. Text rows straight from the driver: the payload
-    // is parsed once, by JSON.parse, and `at` never becomes a Date.
-    const page = (afterSeq: number) =>
-      this.#textRows(sql`
-        select ${t.seq}::text, round(extract(epoch from ${t.at}) * 1000)::bigint::text, ${t.commandId},
-          ${t.actorId}, ${t.actorName}, ${t.actorRole}, ${t.payload}::text
-        from ${t}
-        where (${t.sessionId}, ${t.seq}) > (${sessionId}, ${afterSeq}) and ${t.sessionId} <= ${sessionId}
-          and ${t.seq} is not null
-        order by ${t.sessionId}, ${t.seq}
-        limit ${pageRows}`) as Promise<EventRow[]>;
-    let next: Promise<EventRow[]> | null = page(0);
+    // that index answers (as in `exportText`): memory stays at two pages however long the
+    // session, and the next page is fetched while this one is consumed. The database
+    // writes each page as one JSON array of whole events (the envelope's fields, then the
+    // payload's: the order `{ ...envelope, ...payload }` had), so this process parses one
+    // string per page instead of a dozen fields and a payload per event.
+    const page = async (afterSeq: number): Promise<{ rows: number; lastSeq: number; events: SessionEvent[] }> => {
+      const [row] = await driverErrors(() =>
+        this.#textRows(sql`
+          select count(*)::text, max(seq)::text, '[' || string_agg(event, ',' order by seq) || ']'
+          from (
+            select ${t.seq} as seq,
+              '{"seq":' || ${t.seq} || ',"at":' || round(extract(epoch from ${t.at}) * 1000)::bigint
+                || ',"commandId":' || to_json(${t.commandId}) || ',"actor":{"id":' || to_json(${t.actorId})
+                || ',"name":' || to_json(${t.actorName}) || ',"role":' || to_json(${t.actorRole}) || '}'
+                || case when ${t.payload} = '{}'::jsonb then '}' else ',' || substr(${t.payload}::text, 2) end as event
+            from ${t}
+            where (${t.sessionId}, ${t.seq}) > (${sessionId}, ${afterSeq}) and ${t.sessionId} <= ${sessionId}
+              and ${t.seq} is not null
+            order by ${t.sessionId}, ${t.seq}
+            limit ${pageRows}
+          ) page`),
+      );
+      const events = row?.[2] ? (JSON.parse(row[2]) as SessionEvent[]) : [];
+      return { rows: Number(row?.[0] ?? 0), lastSeq: Number(row?.[1] ?? 0), events };
+    };
+    let next: Promise<{ rows: number; lastSeq: number; events: SessionEvent[] }> | null = page(0);
     try {
       while (next) {
-        const rows: EventRow[] = await next;
-        const last = rows.at(-1);
-        next = rows.length < pageRows || !last ? null : page(Number(last[0]));
-        for (const [seq, atMs, commandId, actorId, actorName, actorRole, payload] of rows) {
-          yield {
-            seq: Number(seq),
-            at: Number(atMs),
-            commandId,
-            actor: { id: actorId, name: actorName, role: actorRole },
-            ...(JSON.parse(payload) as object),
-          } as SessionEvent;
-        }
+        const current: { rows: number; lastSeq: number; events: SessionEvent[] } = await next;
+        next = current.rows < pageRows ? null : page(current.lastSeq);
+        yield* current.events;
       }
     } finally {
       void next?.catch(() => undefined);
