@@ -28,6 +28,8 @@ import {
   type BusyNightResult,
   type SideFigures,
 } from './scenarios.js';
+import { runHealthBench, writeHealthDoc } from './health.js';
+import { runReviewBench, writeReviewDoc } from './review.js';
 import { BaselineTarget, CueroomTarget, ROOT, hasTaskset, uniqueTag, type Target } from './targets.js';
 
 // ---------------------------------------------------------------------------------------
@@ -50,7 +52,7 @@ const num = (name: string, fallback: number) => {
 const quick = flag('quick');
 const options = {
   quick,
-  scenarios: (value('only') ?? 'bigroom,busynight').split(','),
+  scenarios: (value('only') ?? 'bigroom,busynight,health,review').split(','),
   targets: (value('targets') ?? 'cueroom,baseline').split(','),
   consoles: num('consoles', quick ? 200 : 1000),
   steps: (value('steps') ?? (quick ? '50,100' : '50,100,150,200')).split(',').map(Number),
@@ -511,6 +513,40 @@ async function main() {
     json.busyNight = outcomes;
   }
 
+  // Stream health (bench/health.ts) and the post-live review (bench/review.ts) write their
+  // own results folders and their own parts of docs/benchmarks.md.
+  const ownDocs: (() => Promise<void>)[] = [];
+  const ownReports: string[] = [];
+  if (options.scenarios.includes('health')) {
+    log('stream health: rule engine in process, then live sessions posting samples');
+    const health = await runHealthBench({
+      pin,
+      redisUrl: options.redisUrl,
+      databaseUrl: options.databaseUrl,
+      resultsDir: path.join(resultsDir, 'health'),
+      log: (line) => log(`health: ${line}`),
+      keepData: options.keepData,
+      profile: options.profile,
+      quietWaitSeconds: options.quietWaitSeconds,
+      command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      ...(quick ? { sessions: 50, seconds: 8, warmupSeconds: 3, engineSessions: 1000, engineSeconds: 3 } : {}),
+    });
+    json.health = health.json;
+    ownReports.push(health.markdown);
+    ownDocs.push(() => writeHealthDoc(health.markdown));
+  }
+  if (options.scenarios.includes('review')) {
+    log('post-live review: export, verify and review from a scratch database');
+    const review = await runReviewBench({
+      tag,
+      log: (line) => log(`review: ${line}`),
+      ...(quick ? { rows: 100_000, events: 20_000, reps: 2, bigReps: 1 } : {}),
+    });
+    json.review = review.json;
+    ownReports.push(review.markdown);
+    ownDocs.push(() => writeReviewDoc(review.markdown));
+  }
+
   const elapsed = (Date.now() - started.getTime()) / 1000;
   const report = [
     `## Results${quick ? ' (quick run)' : ''}`,
@@ -535,7 +571,7 @@ async function main() {
     '',
   ].join('\n');
 
-  console.log(`\n${report}`);
+  console.log(`\n${[report, ...ownReports].join('\n')}`);
   writeFileSync(path.join(resultsDir, 'report.md'), report);
   writeFileSync(path.join(resultsDir, 'results.json'), JSON.stringify(json, null, 2));
   if (options.writeDoc) {
@@ -551,6 +587,7 @@ async function main() {
     const prettier = await import('prettier');
     const config = (await prettier.resolveConfig(docPath)) ?? {};
     writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+    for (const write of ownDocs) await write();
     log(`report written to docs/benchmarks.md and ${path.relative(ROOT, resultsDir)}`);
   } else {
     log(
