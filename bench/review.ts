@@ -546,7 +546,11 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
       reviewBody = result.body;
       log(`review: ${fmt(reviewEvents)} events in ${fmt(result.ms)} ms`);
     }
-    const summary = reviewBody as { incidents?: { list?: unknown[] }; questions?: { received?: number } };
+    const summary = reviewBody as {
+      incidents?: { total?: number };
+      questions?: { received?: number };
+      timeline?: unknown[];
+    };
 
     const best = (list: { ms: number }[]) => Math.min(...list.map((s) => s.ms));
     const figures = {
@@ -613,7 +617,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
           .map(([k, n]) => `${k} ${fmt((100 * n) / reviewEvents, 1)}%`)
           .join(', ')}.`,
       '',
-      '| what (over HTTP, loopback) | size | time | rate | process RSS before → peak | target | met |',
+      '| what (over HTTP, loopback) | size | time | rate | server RSS before → peak | target | met |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...(['csv', 'ndjson'] as const).map((format) => {
         const f = figures.export[format];
@@ -622,7 +626,7 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
       `| verify (hash chain) | ${fmt(filled)} rows | ${fmt(figures.verify.medianSeconds, 2)} s (median of ${bigReps}) | ${fmt(filled / figures.verify.medianSeconds)} rows/s | | < 10 s | ${yes(targets.verify)} |`,
       `| review (JSON) | ${fmt(reviewEvents)} events | ${fmt(figures.review.medianSeconds, 2)} s (median of ${reps}) | ${fmt(reviewEvents / figures.review.medianSeconds)} events/s | | < 2 s | ${yes(targets.review)} |`,
       '',
-      `The server runs in its own process (the app as \`buildApp\` makes it, on a memory store and the scratch database, \`node --import tsx\`); its RSS is read from /proc every 50 ms during each export. Review of the show: ${summary.incidents?.list?.length ?? '?'} incidents, ${fmt(summary.questions?.received ?? 0)} questions.`,
+      `The server runs in its own process (the app as \`buildApp\` makes it, on a memory store and the scratch database, \`node --import tsx\`); its RSS is read from /proc every 50 ms during each export. Review of the show: ${summary.incidents?.total ?? '?'} incidents, ${fmt(summary.timeline?.length ?? 0)} timeline entries, ${fmt(summary.questions?.received ?? 0)} questions.`,
       '',
     ].join('\n');
     const json = {
