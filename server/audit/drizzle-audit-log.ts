@@ -473,16 +473,17 @@ export class DrizzleAuditLog implements AuditArchive {
   async *events(sessionId: string): AsyncIterable<SessionEvent> {
     const t = this.#table;
     const pageRows = this.#eventsChunkSize;
-    // Keyset pages over the (session_id, seq) index, as a row comparison and a range only
-    // that index answers (as in `exportText`): memory stays at two pages however long the
-    // session, and the next page is fetched while this one is consumed. The database
-    // writes each page as one JSON array of whole events (the envelope's fields, then the
-    // payload's: the order `{ ...envelope, ...payload }` had), so this process parses one
-    // string per page instead of a dozen fields and a payload per event.
-    const page = async (afterSeq: number): Promise<{ rows: number; lastSeq: number; events: SessionEvent[] }> => {
+    // Pages are seq ranges up to the highest seq held now (later events are the store's to
+    // give): they do not depend on each other, so two are read at a time, on two
+    // connections, over the (session_id, seq) index, the only one that holds seq. The
+    // database writes each page as one JSON array of whole events (the envelope's fields,
+    // then the payload's: the order `{ ...envelope, ...payload }` had), so this process
+    // parses one string per page instead of a dozen fields and a payload per event.
+    const highest = await this.highestSeq(sessionId);
+    const page = async (afterSeq: number): Promise<SessionEvent[]> => {
       const [row] = await driverErrors(() =>
         this.#textRows(sql`
-          select count(*)::text, max(seq)::text, '[' || string_agg(event, ',' order by seq) || ']'
+          select '[' || string_agg(event, ',' order by seq) || ']'
           from (
             select ${t.seq} as seq,
               '{"seq":' || ${t.seq} || ',"at":' || round(extract(epoch from ${t.at}) * 1000)::bigint
@@ -490,24 +491,26 @@ export class DrizzleAuditLog implements AuditArchive {
                 || ',"name":' || to_json(${t.actorName}) || ',"role":' || to_json(${t.actorRole}) || '}'
                 || case when ${t.payload} = '{}'::jsonb then '}' else ',' || substr(${t.payload}::text, 2) end as event
             from ${t}
-            where (${t.sessionId}, ${t.seq}) > (${sessionId}, ${afterSeq}) and ${t.sessionId} <= ${sessionId}
-              and ${t.seq} is not null
-            order by ${t.sessionId}, ${t.seq}
-            limit ${pageRows}
+            where ${t.sessionId} = ${sessionId} and ${t.seq} is not null
+              and ${t.seq} > ${afterSeq} and ${t.seq} <= ${afterSeq + pageRows}
           ) page`),
       );
-      const events = row?.[2] ? (JSON.parse(row[2]) as SessionEvent[]) : [];
-      return { rows: Number(row?.[0] ?? 0), lastSeq: Number(row?.[1] ?? 0), events };
+      return row?.[0] ? (JSON.parse(row[0]) as SessionEvent[]) : [];
     };
-    let next: Promise<{ rows: number; lastSeq: number; events: SessionEvent[] }> | null = page(0);
+    const ahead: Promise<SessionEvent[]>[] = [];
+    let next = 0;
     try {
-      while (next) {
-        const current: { rows: number; lastSeq: number; events: SessionEvent[] } = await next;
-        next = current.rows < pageRows ? null : page(current.lastSeq);
-        yield* current.events;
+      for (;;) {
+        while (ahead.length < 2 && next < highest) {
+          ahead.push(handled(page(next)));
+          next += pageRows;
+        }
+        const current = ahead.shift();
+        if (!current) return;
+        yield* await current;
       }
     } finally {
-      void next?.catch(() => undefined);
+      for (const pending of ahead) void pending.catch(() => undefined);
     }
   }
 
