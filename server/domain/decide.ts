@@ -17,6 +17,7 @@ import { DEFAULT_HEALTH_RULES, mergeRules } from '../../shared/health.js';
 import { ACCEPTED_IN } from '../../shared/permissions.js';
 import { CREW_ROLES, type Actor, type CrewRole } from '../../shared/roles.js';
 import { CueroomError } from '../errors.js';
+import { questionByExternalId } from './question-index.js';
 
 /** What `decide` needs besides state, command and actor: the clock and the idempotency key. */
 export interface DecideContext {
@@ -509,7 +510,7 @@ const commandHandlers: CommandHandlers = {
     const source = command.source ?? (actor.role === 'ingest' ? 'chat' : 'crew');
     const externalId = command.externalId ?? null;
     if (externalId !== null) {
-      const same = Object.values(state.questions).find((q) => q.source === source && q.externalId === externalId);
+      const same = questionByExternalId(state.questions, source, externalId);
       if (same)
         return conflict(`This ${source} message (${externalId}) was already received as question '${same.id}'.`);
     }

@@ -1,5 +1,6 @@
 import type { SessionEvent } from '../../shared/events.js';
 import { HEALTH_WINDOW, type Product, type SessionState } from '../../shared/model.js';
+import { indexQuestion } from './question-index.js';
 
 /** The state of a session before its `session.created` event: nothing in it yet. */
 export function initialState(sessionId: string): SessionState {
@@ -109,6 +110,7 @@ export function evolve(state: SessionState, event: SessionEvent): SessionState {
 
     case 'question.submitted':
       state.questions[event.question.id] = event.question;
+      indexQuestion(state.questions, event.question);
       state.questionCount += 1;
       break;
     case 'question.upvoted':

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandInput } from '../../shared/commands.js';
 import { Room, cohost, expectReplayMatches, host, ingest, ops } from './domain-harness.js';
+import { cloneState } from '../../server/domain/index.js';
 
 type Submit = Extract<CommandInput, { kind: 'question.submit' }>;
 const ask = (fields: Partial<Submit> = {}): Submit => ({
@@ -59,6 +60,21 @@ describe('submitting questions', () => {
     // The same external id from another source is another message.
     room.ok(ingest, ask({ questionId: 'q2', externalId: 'yt-123', source: 'twitch' }));
     expect(room.state.questionCount).toBe(2);
+  });
+
+  it('recognizes a repeated chat message submitted after many others, and in a copied or restored state', () => {
+    const room = liveRoom();
+    for (let n = 1; n <= 50; n++) room.ok(ingest, ask({ questionId: `q${n}`, externalId: `yt-${n}` }));
+    expect(room.refused(ingest, ask({ externalId: 'yt-7' })).message).toContain("question 'q7'");
+    room.ok(ingest, ask({ questionId: 'q51', externalId: 'yt-51' })); // after the lookup above
+    expect(room.refused(ingest, ask({ externalId: 'yt-51' })).message).toContain("question 'q51'");
+    // A state from a snapshot (JSON) or a copy is a new object: it is recognized all the same.
+    room.state = JSON.parse(JSON.stringify(room.state)) as typeof room.state;
+    expect(room.refused(ingest, ask({ externalId: 'yt-51' })).message).toContain("question 'q51'");
+    room.ok(ingest, ask({ questionId: 'q52', externalId: 'yt-52' }));
+    room.state = cloneState(room.state);
+    expect(room.refused(ingest, ask({ externalId: 'yt-52' })).message).toContain("question 'q52'");
+    expect(room.state.questionCount).toBe(52);
   });
 
   it('refuses a question id already used', () => {
