@@ -19,10 +19,12 @@ export interface RedisAuditShipperOptions {
   consumer?: string;
   /**
    * Most records per `AuditLog.append` (an entry is never split, so one larger entry goes
-   * alone). Default 2000: each batch is a few awaited round trips, and on a busy event loop
+   * alone). Default 1000: each batch is a few awaited round trips, and on a busy event loop
    * each of those costs a loop turn, so the shipper's pace is batches × their size.
    */
   batchRecords?: number;
+  /** Batches written at once, each for its own sessions (a session's entries stay in order). Default 4. */
+  lanes?: number;
   /** Longest one `XREADGROUP BLOCK` waits, in ms. Default 1_000. */
   blockMs?: number;
   /** How often the set of active sessions is read again, in ms. Default 1_000. */
@@ -79,9 +81,10 @@ const MAX_K = '18446744073709551615';
  * Ships the session streams into the audit log (Postgres), at least once and idempotently.
  *
  * One consumer group (`audit`) per session stream; every instance runs a shipper, each a
- * consumer. Entries are read with XREADGROUP, appended in batches of about 2000 records,
- * and XACKed only once the append resolved: a failure (Postgres away) is retried with
- * backoff, the same batch, until it lands, so nothing is skipped. Entries left pending by a
+ * consumer. Entries are read with XREADGROUP, appended in batches of about 1000 records
+ * (several sessions' batches at once, in lanes), and XACKed only once the append
+ * resolved: a failure (Postgres away) is retried with backoff, the same batch, until it
+ * lands, so nothing is skipped. Entries left pending by a
  * dead consumer are taken over with XAUTOCLAIM. After each batch the session's audit floor
  * (the highest entry id below which everything is acknowledged) is raised: the stream is
  * never trimmed past it.
@@ -93,6 +96,7 @@ export class RedisAuditShipper {
   private readonly keys: RedisKeys;
   readonly consumer: string;
   private readonly batchRecords: number;
+  private readonly lanes: number;
   private readonly blockMs: number;
   private readonly refreshMs: number;
   private readonly claimIdleMs: number;
@@ -136,7 +140,8 @@ export class RedisAuditShipper {
     const prefix = options.prefix ?? 'cueroom';
     this.keys = typeof prefix === 'string' ? new RedisKeys(prefix) : prefix;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.batchRecords = options.batchRecords ?? 2000;
+    this.batchRecords = options.batchRecords ?? 1000;
+    this.lanes = Math.max(1, Math.floor(options.lanes ?? 4));
     this.blockMs = options.blockMs ?? 1_000;
     this.refreshMs = options.refreshMs ?? 1_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
@@ -341,7 +346,7 @@ export class RedisAuditShipper {
         this.consumer,
         // COUNT is per stream: over hundreds of sessions, a batch's worth in all, not each.
         'COUNT',
-        Math.max(10, Math.ceil((2 * this.batchRecords) / keys.length)),
+        Math.max(10, Math.ceil((2 * this.batchRecords * this.lanes) / keys.length)),
         'BLOCK',
         this.blockMs,
         'STREAMS',
@@ -358,7 +363,26 @@ export class RedisAuditShipper {
   }
 
   /** Appends in batches of about `batchRecords` records, each retried until it lands, then acks it. */
+  /**
+   * Ships in `lanes` concurrent lanes, each holding whole sessions (by a hash of the id), so
+   * a session's entries still land in order while several sessions' batches are written at
+   * once: a batch is a few round trips and Postgres work, and one lane at a time left both
+   * the database and this process mostly waiting.
+   */
   private async ship(delivered: Delivered[]): Promise<void> {
+    if (this.lanes === 1) return this.shipLane(delivered);
+    const lanes = new Map<number, Delivered[]>();
+    for (const entry of delivered) {
+      const lane = laneOf(entry.sessionId, this.lanes);
+      const list = lanes.get(lane);
+      if (list) list.push(entry);
+      else lanes.set(lane, [entry]);
+    }
+    const shipped = await Promise.allSettled([...lanes.values()].map((entries) => this.shipLane(entries)));
+    for (const outcome of shipped) if (outcome.status === 'rejected') throw outcome.reason;
+  }
+
+  private async shipLane(delivered: Delivered[]): Promise<void> {
     let batch: Delivered[] = [];
     let size = 0;
     for (const entry of delivered) {
@@ -512,6 +536,13 @@ function toDelivered(keys: RedisKeys, reply: [string, StreamEntry[]][] | null): 
     }
   }
   return delivered;
+}
+
+/** The lane of a session: a small string hash (FNV-1a), stable for the life of the process. */
+function laneOf(sessionId: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) hash = Math.imul(hash ^ sessionId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % lanes;
 }
 
 function pairs(flat: unknown[]): Record<string, unknown> {
