@@ -25,7 +25,9 @@ export interface Backends {
 
 /** Postgres pool with the settings the audit writer relies on to notice an outage. */
 export function createPgPool(url: string, log: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000, query_timeout: 15_000 });
+  // 10: the audit shipper writes four lanes at once, and a review's export or verify reads
+  // two pages at once, while requests still need a connection.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, query_timeout: 15_000 });
   // Without it an idle client's error on a Postgres restart crashes the process (node-postgres#2386).
   pool.on('error', (error) => log.warn({ err: error }, 'postgres pool error'));
   return pool;
