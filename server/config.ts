@@ -64,8 +64,8 @@ export interface Config {
   /** WS_MAX_INVALID: malformed frames a connection may send before it is closed (4104). Default 20. */
   readonly wsMaxInvalid: number;
   /**
-   * FLUSH_INTERVAL_MS: fan-out tick. Events after a quiet tick go out at once; events within
-   * a tick of the last frame are coalesced into one frame per console; 0 = every loop turn. Default 5.
+   * FLUSH_INTERVAL_MS: fan-out tick. A busy session's events of one tick are coalesced into one
+   * frame per console; a session quiet for 10 ticks sends at once; 0 = every loop turn. Default 5.
    */
   readonly flushIntervalMs: number;
   /** HEALTH_FANOUT_MS: a console gets at most one health sample per this many ms, the latest winning; 0 = every one. Default 1000. */
