@@ -537,6 +537,9 @@ async function main() {
   }
   if (options.scenarios.includes('review')) {
     log('post-live review: export, verify and review from a scratch database');
+    // Its server, client and Postgres share the machine as a deployment would: no pinning
+    // (a child started from this process would inherit CPU 1 alone).
+    if (pin) spawnSync('taskset', ['-a', '-pc', `0-${cores - 1}`, String(process.pid)], { stdio: 'ignore' });
     const review = await runReviewBench({
       tag,
       log: (line) => log(`review: ${line}`),
