@@ -1,11 +1,10 @@
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { OBSWebSocket } from 'obs-websocket-js';
 import { parsePushLine } from './http-push.js';
 import { IngestClient, IngestRefused, type IngestTarget } from './ingest-client.js';
 import { startRtmpPoller } from './nginx-rtmp.js';
-import { obsSample, obsStateWord, type ObsReading } from './obs.js';
+import { startObsAgent } from './obs.js';
 
 const USAGE = `Usage: npm run agent -- <source> [options]
 
@@ -70,11 +69,7 @@ async function post(samples: Parameters<IngestClient['post']>[0]): Promise<void>
   }
 }
 
-let timer: NodeJS.Timeout | null = null;
-const stop = () => {
-  if (timer) clearInterval(timer);
-  process.exit(0);
-};
+const stop = () => process.exit(0);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
@@ -85,43 +80,13 @@ switch (source) {
     break;
   }
   case 'obs': {
-    const obs = new OBSWebSocket();
-    let previous: ObsReading | null = null;
-    let state = 'active';
-    obs.on('StreamStateChanged', ({ outputActive, outputState }) => {
-      state = obsStateWord(outputState);
-      log(`stream ${state}`);
-      if (!outputActive) previous = null;
+    startObsAgent({
+      url: values['obs-url'],
+      password: values['obs-password'],
+      intervalMs: interval,
+      post,
+      log,
     });
-    obs.on('ConnectionClosed', () => {
-      // OBS quit or the socket dropped: stop posting (the watchdog speaks) and reconnect.
-      previous = null;
-      setTimeout(() => void connect(), 2000).unref();
-    });
-    const connect = async () => {
-      try {
-        await obs.connect(values['obs-url'], values['obs-password']);
-        log(`connected to ${values['obs-url']}`);
-      } catch (error) {
-        log(`cannot reach OBS: ${(error as Error).message}`);
-      }
-    };
-    await connect();
-    timer = setInterval(async () => {
-      if (!obs.identified) return;
-      try {
-        const [stats, status] = await Promise.all([obs.call('GetStats'), obs.call('GetStreamStatus')]);
-        const result = obsSample(stats, status, previous, Date.now());
-        previous = result.reading;
-        if (result.sample) {
-          // A state announced by an event (reconnecting) is fresher than the poll's flag.
-          if (state === 'reconnecting') result.sample.destinations = [{ id: 'obs', status: 'reconnecting' }];
-          await post([result.sample]);
-        }
-      } catch (error) {
-        log(`poll failed: ${(error as Error).message}`);
-      }
-    }, interval);
     break;
   }
   case 'push': {

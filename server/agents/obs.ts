@@ -1,4 +1,5 @@
-import type { OBSResponseTypes } from 'obs-websocket-js';
+// The JSON flavour of the protocol (obswebsocket.json): readable on the wire, and OBS speaks both.
+import { OBSWebSocket, type OBSResponseTypes } from 'obs-websocket-js/json';
 import type { HealthSample } from '../../shared/model.js';
 
 type Stats = OBSResponseTypes['GetStats'];
@@ -68,5 +69,80 @@ export function obsSample(
       encoderCpu: Math.min(100, Math.max(0, Math.round(stats.cpuUsage * 10) / 10)),
       destinations: [{ id: 'obs', status: status.outputReconnecting ? 'reconnecting' : 'active' }],
     },
+  };
+}
+
+export interface ObsAgentOptions {
+  /** obs-websocket's address, e.g. ws://127.0.0.1:4455. */
+  url: string;
+  password?: string;
+  /** How often GetStats and GetStreamStatus are asked, in ms. Default 1000. */
+  intervalMs?: number;
+  /** Where samples go (the ingest client). */
+  post: (samples: HealthSample[]) => Promise<void>;
+  log?: (message: string) => void;
+  /** Wait before reconnecting after OBS closed the socket, in ms. Default 2000. */
+  reconnectMs?: number;
+}
+
+/**
+ * The OBS Studio agent: connects to obs-websocket v5, polls GetStats and GetStreamStatus
+ * every `intervalMs` and posts a sample while the stream output is active; a
+ * StreamStateChanged event (reconnecting, stopped) takes effect at once. When OBS goes
+ * away it stops posting (Cueroom's watchdog then reports the stream down) and reconnects.
+ * Returns the stop function.
+ */
+export function startObsAgent(options: ObsAgentOptions): () => Promise<void> {
+  const { url, password, post } = options;
+  const intervalMs = options.intervalMs ?? 1000;
+  const reconnectMs = options.reconnectMs ?? 2000;
+  const log = options.log ?? (() => undefined);
+  const obs = new OBSWebSocket();
+  let previous: ObsReading | null = null;
+  let state = 'active';
+  let stopped = false;
+  let busy = false;
+  obs.on('StreamStateChanged', ({ outputActive, outputState }) => {
+    state = obsStateWord(outputState);
+    log(`stream ${state}`);
+    if (!outputActive) previous = null;
+  });
+  obs.on('ConnectionClosed', () => {
+    previous = null;
+    if (!stopped) setTimeout(() => void connect(), reconnectMs).unref();
+  });
+  const connect = async () => {
+    if (stopped) return;
+    try {
+      await obs.connect(url, password);
+      log(`connected to ${url}`);
+    } catch (error) {
+      log(`cannot reach OBS: ${(error as Error).message}`);
+    }
+  };
+  const poll = async () => {
+    if (!obs.identified || busy) return;
+    busy = true;
+    try {
+      const [stats, status] = await Promise.all([obs.call('GetStats'), obs.call('GetStreamStatus')]);
+      const result = obsSample(stats, status, previous, Date.now());
+      previous = result.reading;
+      if (result.sample) {
+        // A state announced by an event (reconnecting) is fresher than the poll's flag.
+        if (state === 'reconnecting') result.sample.destinations = [{ id: 'obs', status: 'reconnecting' }];
+        await post([result.sample]);
+      }
+    } catch (error) {
+      log(`poll failed: ${(error as Error).message}`);
+    } finally {
+      busy = false;
+    }
+  };
+  void connect();
+  const timer = setInterval(() => void poll(), intervalMs);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await obs.disconnect();
   };
 }
