@@ -344,9 +344,11 @@ export class RedisAuditShipper {
         'GROUP',
         this.keys.auditGroup,
         this.consumer,
-        // COUNT is per stream: over hundreds of sessions, a batch's worth in all, not each.
+        // COUNT is per stream: over hundreds of sessions, about one batch per lane in all
+        // (an entry holds ~2.5 records). A larger read is parsed and mapped in one go and
+        // holds the event loop for longer: the audit lag rose with it (docs/benchmarks.md).
         'COUNT',
-        Math.max(10, Math.ceil((2 * this.batchRecords * this.lanes) / keys.length)),
+        Math.max(2, Math.ceil((this.batchRecords * this.lanes) / 2 / keys.length)),
         'BLOCK',
         this.blockMs,
         'STREAMS',
