@@ -26,7 +26,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
 import { DEFAULT_HEALTH_RULES, mergeRules, type HealthRuleName, type HealthRulesPatch } from '../shared/health.js';
 import type { HealthSample } from '../shared/model.js';
 import { HealthRuleEngine, type HealthAction, type RuleContext } from '../server/health/rule-engine.js';
@@ -35,19 +34,21 @@ import {
   Samples,
   Stats,
   cpuMeter,
+  httpJson,
   mapLimit,
   namedCpuMeter,
   paced,
   percentile,
   procCpuSeconds,
   procRssBytes,
+  removeRedisKeys,
   scrapeMetrics,
   selfCpuSeconds,
   sleep,
   systemCpuMeter,
   waitUntil,
   watchRss,
-  type HttpAnswer,
+  writeDocPart,
   type Json,
   type Summary,
 } from './load.js';
@@ -450,7 +451,8 @@ async function liveBench(options: HealthBenchOptions, tag: string, resultsDir: s
     await target.stop();
   }
   const serverLog = target.server.logSummary();
-  const redisKeysCleaned = options.keepData ? 0 : await cleanUp(options.redisUrl, `bench-${tag}-health:`, log);
+  const redisKeysCleaned = options.keepData ? 0 : await removeRedisKeys(options.redisUrl, `bench-${tag}-health:`, log);
+  if (!options.keepData) log(`cleaned up ${redisKeysCleaned} Redis keys`);
   if (failure) throw failure;
   return { ...result!, serverLog, redisKeysCleaned };
 }
@@ -584,9 +586,14 @@ async function liveLoad(
       requestsInWindow++;
       samplesInWindowRequests += batch.length;
     }
-    postJson(agents[s]!, `${target.server.baseUrl}/v1/sessions/${ids[s]}/ingest/health`, ingestTokens[s]!, {
-      samples: batch,
-    })
+    httpJson(
+      'POST',
+      `${target.server.baseUrl}/v1/sessions/${ids[s]}/ingest/health`,
+      ingestTokens[s]!,
+      { samples: batch },
+      30_000,
+      agents[s],
+    )
       .then((answer) => {
         const rtt = performance.now() - sentAt;
         ingestRtt.add(rtt);
@@ -774,64 +781,6 @@ async function liveLoad(
     closes: Object.fromEntries(stats.closes),
     unanswered,
   };
-}
-
-/** One JSON POST over `agent`, with a time limit; like load.ts `httpJson`, on the caller's own agent. */
-function postJson(
-  agent: http.Agent,
-  url: string,
-  token: string,
-  body: unknown,
-  timeoutMs = 30_000,
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const headers = {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(payload)),
-    };
-    const request = http.request(url, { method: 'POST', headers, agent, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Json = text;
-        try {
-          parsed = text ? JSON.parse(text) : null;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status: response.statusCode ?? 0, body: parsed });
-      });
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`POST ${url}: no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
-
-/** Removes the Redis keys of the run (its own prefix), as bench/run.ts does; returns how many. */
-async function cleanUp(redisUrl: string, prefix: string, log: (line: string) => void): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  let keys = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length) keys += await redis.unlink(...found);
-    } while (cursor !== '0');
-  } catch (error) {
-    log(`health: could not clean Redis keys ${prefix}*: ${(error as Error).message}`);
-  } finally {
-    redis.disconnect();
-  }
-  log(`health: cleaned up ${keys} Redis keys`);
-  return keys;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1051,22 +1000,9 @@ async function quiet(options: HealthBenchOptions, threshold = 25): Promise<numbe
   }
 }
 
-const START = '<!-- bench:health:start -->';
-const END = '<!-- bench:health:end -->';
-
-/** Writes `markdown` between the health markers of docs/benchmarks.md (added at the end when missing), formatted by prettier. */
-export async function writeHealthDoc(markdown: string): Promise<void> {
-  const docPath = path.join(ROOT, 'docs', 'benchmarks.md');
-  const current = readFileSync(docPath, 'utf8');
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from !== -1 && to > from
-      ? `${current.slice(0, from + START.length)}\n\n${markdown}\n${current.slice(to)}`
-      : `${current.trimEnd()}\n\n${START}\n\n${markdown}\n${END}\n`;
-  const prettier = await import('prettier');
-  const config = (await prettier.resolveConfig(docPath)) ?? {};
-  writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+/** Writes `markdown` between the health markers of docs/benchmarks.md. */
+export function writeHealthDoc(markdown: string): Promise<void> {
+  return writeDocPart(path.join(ROOT, 'docs', 'benchmarks.md'), 'health', markdown);
 }
 
 async function main(): Promise<void> {

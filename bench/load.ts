@@ -6,10 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 
 // ---------------------------------------------------------------------------------------
@@ -534,6 +535,8 @@ export function httpJson(
   token: string | null,
   body?: unknown,
   timeoutMs = 30_000,
+  /** The connection pool; default one shared keep-alive agent (an agent process would have its own). */
+  via: http.Agent = agent,
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -543,7 +546,7 @@ export function httpJson(
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
-    const request = http.request(url, { method, headers, agent, timeout: timeoutMs }, (response) => {
+    const request = http.request(url, { method, headers, agent: via, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -751,4 +754,53 @@ export function systemCpuMeter(): () => number[] {
 export function selfCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
+}
+
+// ---------------------------------------------------------------------------------------
+// Clean-up and the results page
+
+/** Removes the Redis keys under `prefix` (a run's own); returns how many. Failures are logged, not thrown. */
+export async function removeRedisKeys(redisUrl: string, prefix: string, log: (line: string) => void): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  let keys = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (found.length) keys += await redis.unlink(...found);
+    } while (cursor !== '0');
+  } catch (error) {
+    log(`could not clean Redis keys ${prefix}*: ${(error as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+  return keys;
+}
+
+/**
+ * Writes `markdown` between the `<!-- bench:<part>:start -->` and `…:end -->` markers of
+ * `docPath` (added at the end when missing), formatted by prettier like the rest of the
+ * repository. Each part of the bench owns its markers; the rest of the page is by hand.
+ */
+export async function writeDocPart(docPath: string, part: string, markdown: string): Promise<void> {
+  const start = `<!-- bench:${part}:start -->`;
+  const end = `<!-- bench:${part}:end -->`;
+  let current = '# Benchmarks\n';
+  try {
+    current = readFileSync(docPath, 'utf8');
+  } catch {
+    // a new page
+  }
+  const from = current.indexOf(start);
+  const to = current.indexOf(end);
+  const next =
+    from !== -1 && to > from
+      ? `${current.slice(0, from + start.length)}\n\n${markdown}\n${current.slice(to)}`
+      : `${current.trimEnd()}\n\n${start}\n\n${markdown}\n${end}\n`;
+  const prettier = await import('prettier');
+  const config = (await prettier.resolveConfig(docPath)) ?? {};
+  writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
 }

@@ -29,10 +29,9 @@ import { createSessionEvent, decide, evolve, foldEvents, stamp } from '../server
 import { toErrorBody } from '../server/errors.js';
 import { MemoryEventFeed, MemorySessionStore } from '../server/store/memory-session-store.js';
 import type { AuditRecord } from '../server/store/session-store.js';
+import { writeDocPart } from './load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const START = '<!-- bench:review:start -->';
-const END = '<!-- bench:review:end -->';
 const ADMIN_TOKEN = 'bench-review-admin-token-0123456789';
 const TOKEN_SECRET = 'bench-review-token-secret-0123456789-0123456789';
 
@@ -653,20 +652,9 @@ export async function runReviewBench(options: ReviewBenchOptions = {}): Promise<
   }
 }
 
-/** Writes the bench's markdown between the `bench:review` markers of docs/benchmarks.md (added at the end if missing). */
-export async function writeReviewDoc(markdown: string): Promise<void> {
-  const docPath = path.join(ROOT, 'docs', 'benchmarks.md');
-  const current = readFileSync(docPath, 'utf8');
-  const from = current.indexOf(START);
-  const to = current.indexOf(END);
-  const next =
-    from !== -1 && to > from
-      ? `${current.slice(0, from + START.length)}\n\n${markdown}\n${current.slice(to)}`
-      : `${current.trimEnd()}\n\n${START}\n\n${markdown}\n${END}\n`;
-  // Formatted like the rest of the repository, so `npm run format:check` stays green.
-  const prettier = await import('prettier');
-  const config = (await prettier.resolveConfig(docPath)) ?? {};
-  writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+/** Writes the bench's markdown between the `bench:review` markers of docs/benchmarks.md. */
+export function writeReviewDoc(markdown: string): Promise<void> {
+  return writeDocPart(path.join(ROOT, 'docs', 'benchmarks.md'), 'review', markdown);
 }
 
 async function main(): Promise<void> {

@@ -17,9 +17,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { sleep, systemCpuMeter, waitUntil, type Summary } from './load.js';
+import { removeRedisKeys, sleep, systemCpuMeter, waitUntil, writeDocPart, type Summary } from './load.js';
 import {
   bigRoom,
   busyNight,
@@ -262,23 +261,7 @@ async function runScenario<T>(
  * own. Skipped with --keep-data.
  */
 async function cleanUp(scenario: string): Promise<void> {
-  const prefix = `bench-${tag}-${scenario}:`;
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  let keys = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length) keys += await redis.unlink(...found);
-    } while (cursor !== '0');
-  } catch (error) {
-    log(`  could not clean Redis keys ${prefix}*: ${(error as Error).message}`);
-  } finally {
-    redis.disconnect();
-  }
+  const keys = await removeRedisKeys(options.redisUrl, `bench-${tag}-${scenario}:`, (line) => log(`  ${line}`));
   log(`  cleaned up: ${keys} Redis keys`);
 }
 
@@ -443,9 +426,6 @@ function renderLogs(all: Outcome<unknown>[][], scenarios: string[]): string {
 
 // ---------------------------------------------------------------------------------------
 
-const START = '<!-- bench:results:start -->';
-const END = '<!-- bench:results:end -->';
-
 async function main() {
   const cores = os.cpus().length;
   const pin = options.pin && hasTaskset() && cores >= 2;
@@ -578,18 +558,7 @@ async function main() {
   writeFileSync(path.join(resultsDir, 'report.md'), report);
   writeFileSync(path.join(resultsDir, 'results.json'), JSON.stringify(json, null, 2));
   if (options.writeDoc) {
-    const docPath = path.join(ROOT, 'docs', 'benchmarks.md');
-    const current = existsSync(docPath) ? readFileSync(docPath, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
-    const from = current.indexOf(START);
-    const to = current.indexOf(END);
-    const next =
-      from !== -1 && to > from
-        ? `${current.slice(0, from + START.length)}\n\n${report}\n${current.slice(to)}`
-        : `${current.trimEnd()}\n\n${START}\n\n${report}\n${END}\n`;
-    // Formatted like the rest of the repository, so `npm run format:check` stays green.
-    const prettier = await import('prettier');
-    const config = (await prettier.resolveConfig(docPath)) ?? {};
-    writeFileSync(docPath, await prettier.format(next, { ...config, filepath: docPath }));
+    await writeDocPart(path.join(ROOT, 'docs', 'benchmarks.md'), 'results', report);
     for (const write of ownDocs) await write();
     log(`report written to docs/benchmarks.md and ${path.relative(ROOT, resultsDir)}`);
   } else {
