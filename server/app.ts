@@ -66,6 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   const commands = new CommandService(deps.store, deps.clock);
+  // This instance's consoles see what it applied without waiting for the store's read.
+  if (deps.feed.publish) commands.onApplied((sessionId, events) => deps.feed.publish!(sessionId, events));
   const tokens = new TokenService(deps.config.tokenSecret, deps.config.tokenTtlSeconds);
   const metrics = new Metrics(deps.auditBacklog);
   app.decorate('deps', deps);

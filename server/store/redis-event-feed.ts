@@ -143,6 +143,22 @@ export class RedisEventFeed implements EventFeed {
     return () => this.unsubscribe(sub);
   }
 
+  /**
+   * Events this instance has just applied: its subscribers get them now, not a stream read
+   * later (a round trip to Redis, behind whatever else the event loop is doing). The read
+   * brings them again and they are skipped by seq; one out of order (another instance's
+   * event not read yet) starts a fill from the store, as for a read.
+   */
+  publish(sessionId: string, events: readonly SessionEvent[]): void {
+    const stream = this.streams.get(sessionId);
+    if (!stream || events.length === 0) return;
+    for (const sub of stream.subscribers) {
+      if (!sub.active) continue;
+      if (sub.filling) sub.held.push(...events);
+      else this.enqueue(sub, events);
+    }
+  }
+
   /** Sessions read by this instance and their subscribers, for metrics. */
   stats(): { sessions: number; subscribers: number } {
     let subscribers = 0;

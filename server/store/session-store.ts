@@ -127,6 +127,12 @@ export interface EventFeed {
     onEvents: (events: SessionEvent[]) => void,
     options?: SubscribeOptions,
   ): () => void;
+  /**
+   * Events this instance has just applied to the store, for its own subscribers now rather
+   * than after the store's next read. Optional: a feed that is immediate already has no
+   * need. The events still arrive from the store too; the feed delivers each once.
+   */
+  publish?(sessionId: string, events: readonly SessionEvent[]): void;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,10 @@ import { RedisEventFeed } from '../../server/store/redis-event-feed.js';
 import { AUDIT_FLOOR } from '../../server/store/redis-scripts.js';
 import { RedisSessionStore, type RedisSessionStoreOptions } from '../../server/store/redis-session-store.js';
 import { serviceAvailable, TEST_REDIS_URL, uniqueName } from '../support/services.js';
+import { stamp } from '../../server/domain/index.js';
+import type { SessionEvent } from '../../shared/events.js';
 import {
+  actor,
   commandRecord,
   createSession,
   eventFeedContract,
@@ -276,6 +279,46 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       }
       await vi.waitFor(() => expect(a).toEqual([2, 3, 4, 5, 6]), { timeout: 5000 });
       await vi.waitFor(() => expect(b).toEqual([2, 3, 4, 5, 6, 7]), { timeout: 5000 });
+    });
+
+    it('delivers what this instance applied at once (publish), each event once, gaps filled from the store', async () => {
+      fixture = await redisFixture();
+      const writer = fixture.writer!;
+      const reader = fixture.store as RedisSessionStore;
+      // Applies on this instance and publishes, as the command service does.
+      const applyHere = async (feed: RedisEventFeed, sessionId: string, commandId: string) => {
+        const state = (await reader.load(sessionId))!;
+        const events = stamp([itemAdded(commandId)], state.seq, { now: Date.now(), commandId }, actor);
+        const outcome = await reader.apply({ record: commandRecord(sessionId, commandId), expectedSeq: state.seq, events });
+        expect(outcome.status).toBe('applied');
+        feed.publish(sessionId, events);
+      };
+      const seqs = (list: number[]) => (events: SessionEvent[]) => list.push(...events.map((e) => e.seq));
+
+      // A feed whose stream reads never reach Redis: whatever it delivers came by publish
+      // or from the store's fill.
+      const deaf = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 50 });
+      deaf.on('error', () => {});
+      const stuck = new RedisEventFeed({ blocking: deaf, command: fixture.redis, store: reader, prefix: fixture.prefix });
+      await createSession(writer, 's-pub');
+      const alone: number[] = [];
+      stuck.subscribe('s-pub', 1, seqs(alone));
+      await run(writer, 's-pub', 'elsewhere-2', [itemAdded('e2')]); // another instance: only a read or a fill brings it
+      await applyHere(stuck, 's-pub', 'here-3'); // 3 before 2 was read: a fill brings 2 and 3
+      await vi.waitFor(() => expect(alone).toEqual([2, 3]));
+      await applyHere(stuck, 's-pub', 'here-4');
+      await vi.waitFor(() => expect(alone).toEqual([2, 3, 4]));
+      deaf.disconnect();
+      await stuck.close();
+
+      // With reads working too, each event still arrives once and in order.
+      const feed = fixture.feed as RedisEventFeed;
+      const both: number[] = [];
+      feed.subscribe('s-pub', 4, seqs(both));
+      for (let n = 5; n <= 8; n++) await applyHere(feed, 's-pub', `here-${n}`);
+      await run(writer, 's-pub', 'elsewhere-9', [itemAdded('e9')]); // read after 5-8: they were read again by then
+      await vi.waitFor(() => expect(both.at(-1)).toBe(9));
+      expect(both).toEqual([5, 6, 7, 8, 9]);
     });
 
     it('shares one stream read between the subscribers of a session', async () => {
