@@ -81,11 +81,12 @@ const MAX_K = '18446744073709551615';
  * Ships the session streams into the audit log (Postgres), at least once and idempotently.
  *
  * One consumer group (`audit`) per session stream; every instance runs a shipper, each a
- * consumer. Entries are read with XREADGROUP, appended in batches of about 1000 records
- * (several sessions' batches at once, in lanes), and XACKed only once the append
+ * consumer. Entries are read with XREADGROUP and handed to lanes (by session, so a
+ * session's entries stay in order); each lane appends what it holds in batches of about
+ * 1000 records while the next read is under way, and XACKs a batch only once its append
  * resolved: a failure (Postgres away) is retried with backoff, the same batch, until it
- * lands, so nothing is skipped. Entries left pending by a
- * dead consumer are taken over with XAUTOCLAIM. After each batch the session's audit floor
+ * lands, so nothing is skipped. Entries left pending by a dead consumer are taken over
+ * with XAUTOCLAIM. After each batch the session's audit floor
  * (the highest entry id below which everything is acknowledged) is raised: the stream is
  * never trimmed past it.
  */
@@ -117,7 +118,18 @@ export class RedisAuditShipper {
   private abandoned = false;
   private reading = false;
   private blockingId: number | null = null;
-  private wake: (() => void) | null = null;
+  /** Pending sleeps (retries, backpressure), cut short by stop(). */
+  private readonly wakers = new Set<() => void>();
+  /** The reader waiting for the lanes to make room. */
+  private readonly roomWaiters = new Set<() => void>();
+  /** Entries read and not yet shipped, by lane; each lane ships its own in order, one batch at a time. */
+  private readonly laneQueues: Delivered[][];
+  private readonly laneRuns: (Promise<void> | null)[];
+  /** Records read and not yet shipped, over all lanes (the reader waits above `maxQueued`). */
+  private queued = 0;
+  /** Acknowledgements (XACK and floors) of shipped batches still on their way. */
+  private readonly acks = new Set<Promise<unknown>>();
+  private readonly maxQueued: number;
   private readonly stats_: Omit<ShipperStats, 'consumer' | 'streams'> = {
     shippedRecords: 0,
     shippedEntries: 0,
@@ -142,6 +154,9 @@ export class RedisAuditShipper {
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.batchRecords = options.batchRecords ?? 1000;
     this.lanes = Math.max(1, Math.floor(options.lanes ?? 4));
+    this.laneQueues = Array.from({ length: this.lanes }, () => []);
+    this.laneRuns = Array.from({ length: this.lanes }, () => null);
+    this.maxQueued = 2 * this.batchRecords * this.lanes;
     this.blockMs = options.blockMs ?? 1_000;
     this.refreshMs = options.refreshMs ?? 1_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
@@ -171,11 +186,11 @@ export class RedisAuditShipper {
   async stop(): Promise<void> {
     if (!this.loop) return;
     this.stopping = true;
-    this.wake?.();
+    this.wakeAll();
     void this.unblock();
     const timer = setTimeout(() => {
       this.abandoned = true;
-      this.wake?.();
+      this.wakeAll();
     }, this.stopTimeoutMs);
     try {
       await this.loop;
@@ -213,51 +228,77 @@ export class RedisAuditShipper {
     return total;
   }
 
+  /**
+   * Reads and ships at the same time: each read's entries go to their lane's queue, and
+   * every lane ships what it holds as soon as its previous batch is in, while the next read
+   * is already on its way. An entry waits for a read and one batch of its lane, not for
+   * the slowest lane of the read before it. The reader pauses while the lanes hold more
+   * than `maxQueued` records.
+   */
   private async run(): Promise<void> {
     let failures = 0;
-    /** The next read, started while the previous batch went to the audit log. */
-    let ahead: Promise<Delivered[]> | null = null;
     while (!this.stopping) {
       try {
         const now = this.now();
-        const refreshDue = now - this.lastRefresh >= this.refreshMs;
-        const claimDue = now - this.lastClaim >= Math.min(this.claimIdleMs / 2, 30_000);
-        if (!ahead && refreshDue) await this.refresh();
-        if (!ahead && claimDue) await this.reclaim();
+        if (now - this.lastRefresh >= this.refreshMs) await this.refresh();
+        if (now - this.lastClaim >= Math.min(this.claimIdleMs / 2, 30_000)) await this.reclaim();
         if (this.stopping) break;
-        if (!ahead && this.streams.size === 0) {
+        if (this.streams.size === 0) {
           await this.sleep(this.refreshMs);
           continue;
         }
-        const delivered = await (ahead ?? this.read());
-        ahead = null;
-        if (delivered.length > 0) {
-          // Read the next entries while these go to Postgres: the round trips overlap.
-          // Not across a refresh or a claim, which change what is read.
-          if (!this.stopping && !refreshDue && !claimDue) {
-            ahead = this.read();
-            ahead.catch(() => undefined); // awaited on the next turn, or below when stopping
-          }
-          await this.ship(delivered);
-        }
+        while (this.queued > this.maxQueued && !this.stopping) await this.progress();
+        // Stopping with a read in flight (stop() unblocks it): what it got is shipped below.
+        this.enqueue(await this.read());
         failures = 0;
       } catch (error) {
-        ahead = null;
         if (this.stopping && this.abandoned) break;
         if (isNoGroup(error)) this.lastRefresh = -Infinity;
         this.onError?.(error, { what: 'read' });
         await this.sleep(Math.min(this.retryMaxMs, this.retryMinMs * 2 ** failures++));
       }
     }
-    // Stopping with a read in flight (stop() unblocks it): ship what it got, so nothing
-    // waits for another shipper's claim.
-    if (ahead && !this.abandoned) {
-      try {
-        const delivered = await ahead;
-        if (delivered.length > 0) await this.ship(delivered);
-      } catch (error) {
-        this.onError?.(error, { what: 'read' });
+    // Flush: what was read is shipped before stop() returns (unless it gave up waiting).
+    await Promise.all(this.laneRuns);
+    await Promise.all(this.acks);
+  }
+
+  /** Hands entries to their lanes (by a hash of the session: its entries stay in order). */
+  private enqueue(delivered: Delivered[]): void {
+    for (const entry of delivered) {
+      const lane = this.lanes === 1 ? 0 : laneOf(entry.sessionId, this.lanes);
+      this.laneQueues[lane]!.push(entry);
+      this.queued += entry.records.length;
+      this.laneRuns[lane] ??= this.runLane(lane);
+    }
+  }
+
+  /** Ships a lane's queue, a batch of about `batchRecords` records at a time, until it is empty. */
+  private async runLane(lane: number): Promise<void> {
+    const queue = this.laneQueues[lane]!;
+    try {
+      while (queue.length > 0 && !this.abandoned) {
+        const batch: Delivered[] = [];
+        let size = 0;
+        while (queue.length > 0 && (size === 0 || size + queue[0]!.records.length <= this.batchRecords)) {
+          const entry = queue.shift()!;
+          batch.push(entry);
+          size += entry.records.length;
+        }
+        try {
+          await this.shipBatch(batch);
+        } catch (error) {
+          // Given up (stop timed out) or not acknowledged: the entries stay pending in Redis,
+          // and a claim (this shipper's or the next one's) ships them again.
+          this.onError?.(error, { what: 'ship', records: size });
+        } finally {
+          this.queued -= size;
+          this.progressed();
+        }
       }
+    } finally {
+      this.laneRuns[lane] = null;
+      if (queue.length > 0 && !this.abandoned) this.laneRuns[lane] = this.runLane(lane);
     }
   }
 
@@ -300,8 +341,7 @@ export class RedisAuditShipper {
         key,
         '0',
       )) as [string, StreamEntry[]][] | null;
-      const mine = toDelivered(this.keys, own);
-      if (mine.length > 0) await this.ship(mine);
+      this.enqueue(toDelivered(this.keys, own));
       // Entries it held that were deleted meanwhile come back as [id, null]: nothing to ship,
       // but left pending they would hold the audit floor (and so trimming) back for ever.
       const gone = (own ?? []).flatMap(([, entries]) =>
@@ -314,23 +354,24 @@ export class RedisAuditShipper {
   /** Takes over entries another consumer left pending for `claimIdleMs` (it died mid-batch). */
   private async reclaim(): Promise<void> {
     this.lastClaim = this.now();
-    for (const key of this.streams.values()) {
-      let cursor = '0-0';
-      do {
-        const reply = (await this.command.xautoclaim(
-          key,
-          this.keys.auditGroup,
-          this.consumer,
-          this.claimIdleMs,
-          cursor,
-          'COUNT',
-          this.batchRecords,
-        )) as [string, StreamEntry[], string[]];
-        cursor = reply[0];
-        const claimed = toDelivered(this.keys, [[key, reply[1].filter((entry) => entry !== null)]]);
-        if (claimed.length > 0) await this.ship(claimed);
-        if (this.stopping) return;
-      } while (cursor !== '0-0');
+    // Every stream in one round trip (and again for the few with more to claim): one
+    // awaited XAUTOCLAIM per session in turn held the shipper for a loop turn each.
+    let cursors = [...this.streams.values()].map((key) => ({ key, cursor: '0-0' }));
+    while (cursors.length > 0 && !this.stopping) {
+      const pipeline = this.command.pipeline();
+      for (const { key, cursor } of cursors) {
+        pipeline.xautoclaim(key, this.keys.auditGroup, this.consumer, this.claimIdleMs, cursor, 'COUNT', this.batchRecords);
+      }
+      const replies = (await pipeline.exec()) ?? [];
+      const more: typeof cursors = [];
+      cursors.forEach(({ key }, index) => {
+        const [error, reply] = replies[index] ?? [new Error('no reply')];
+        if (error) throw error;
+        const [next, entries] = reply as [string, StreamEntry[], string[]];
+        this.enqueue(toDelivered(this.keys, [[key, entries.filter((entry) => entry !== null)]]));
+        if (next !== '0-0') more.push({ key, cursor: next });
+      });
+      cursors = more;
     }
   }
 
@@ -364,41 +405,6 @@ export class RedisAuditShipper {
     }
   }
 
-  /** Appends in batches of about `batchRecords` records, each retried until it lands, then acks it. */
-  /**
-   * Ships in `lanes` concurrent lanes, each holding whole sessions (by a hash of the id), so
-   * a session's entries still land in order while several sessions' batches are written at
-   * once: a batch is a few round trips and Postgres work, and one lane at a time left both
-   * the database and this process mostly waiting.
-   */
-  private async ship(delivered: Delivered[]): Promise<void> {
-    if (this.lanes === 1) return this.shipLane(delivered);
-    const lanes = new Map<number, Delivered[]>();
-    for (const entry of delivered) {
-      const lane = laneOf(entry.sessionId, this.lanes);
-      const list = lanes.get(lane);
-      if (list) list.push(entry);
-      else lanes.set(lane, [entry]);
-    }
-    const shipped = await Promise.allSettled([...lanes.values()].map((entries) => this.shipLane(entries)));
-    for (const outcome of shipped) if (outcome.status === 'rejected') throw outcome.reason;
-  }
-
-  private async shipLane(delivered: Delivered[]): Promise<void> {
-    let batch: Delivered[] = [];
-    let size = 0;
-    for (const entry of delivered) {
-      if (size > 0 && size + entry.records.length > this.batchRecords) {
-        await this.shipBatch(batch);
-        batch = [];
-        size = 0;
-      }
-      batch.push(entry);
-      size += entry.records.length;
-    }
-    if (batch.length > 0) await this.shipBatch(batch);
-  }
-
   private async shipBatch(batch: Delivered[]): Promise<void> {
     const records = batch.flatMap((entry) => entry.records);
     for (let attempt = 0; ; attempt++) {
@@ -425,7 +431,12 @@ export class RedisAuditShipper {
       }
     }
     this.stats_.retrying = false;
-    await this.ack(batch);
+    // The lane goes on with its next batch while this one is acknowledged: the ack and the
+    // floors are two more round trips, and a floor only ever rises (and never past what is
+    // still pending), so their order across batches does not matter.
+    const acked = this.ack(batch).catch((error: unknown) => this.onError?.(error, { what: 'ack' }));
+    this.acks.add(acked);
+    void acked.finally(() => this.acks.delete(acked));
   }
 
   /** A record no database takes: kept aside (`<prefix>:audit:rejected`) and acknowledged, so the stream moves on. */
@@ -509,12 +520,28 @@ export class RedisAuditShipper {
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
-        if (this.wake === finish) this.wake = null;
+        this.wakers.delete(finish);
         resolve();
       };
       const timer = setTimeout(finish, ms);
-      this.wake = finish;
+      this.wakers.add(finish);
     });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+    this.progressed();
+  }
+
+  /** Resolves when a lane finishes a batch (or stop() is called). */
+  private progress(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.add(resolve));
+  }
+
+  private progressed(): void {
+    const waiters = [...this.roomWaiters];
+    this.roomWaiters.clear();
+    for (const resolve of waiters) resolve();
   }
 }
 
