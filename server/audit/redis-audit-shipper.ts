@@ -44,6 +44,11 @@ export interface RedisAuditShipperOptions {
    * log. Production trims the stream from here (`RedisSessionStore.trim`). Default: nothing.
    */
   onFloor?: (sessionId: string, floorSeq: number) => void | Promise<void>;
+  /**
+   * How often the audit floors of the sessions shipped meanwhile are raised, in ms. Default
+   * 1_000 (the trim that reads them runs every few seconds).
+   */
+  floorEveryMs?: number;
   /** The clock, for lag. Default `Date.now`. */
   now?: () => number;
 }
@@ -129,6 +134,11 @@ export class RedisAuditShipper {
   private queued = 0;
   /** Acknowledgements (XACK and floors) of shipped batches still on their way. */
   private readonly acks = new Set<Promise<unknown>>();
+  /** Highest entry id acknowledged per session since its floor was last raised. */
+  private readonly ackedUpTo = new Map<string, string>();
+  private floorTimer: NodeJS.Timeout | null = null;
+  private floorRun: Promise<void> | null = null;
+  private readonly floorEveryMs: number;
   private readonly maxQueued: number;
   private readonly stats_: Omit<ShipperStats, 'consumer' | 'streams'> = {
     shippedRecords: 0,
@@ -157,6 +167,7 @@ export class RedisAuditShipper {
     this.laneQueues = Array.from({ length: this.lanes }, () => []);
     this.laneRuns = Array.from({ length: this.lanes }, () => null);
     this.maxQueued = 2 * this.batchRecords * this.lanes;
+    this.floorEveryMs = options.floorEveryMs ?? 1_000;
     this.blockMs = options.blockMs ?? 1_000;
     this.refreshMs = options.refreshMs ?? 1_000;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
@@ -261,6 +272,13 @@ export class RedisAuditShipper {
     // Flush: what was read is shipped before stop() returns (unless it gave up waiting).
     await Promise.all(this.laneRuns);
     await Promise.all(this.acks);
+    if (this.floorTimer) clearTimeout(this.floorTimer);
+    this.floorTimer = null;
+    await this.floorRun;
+    this.floorRun = null;
+    await this.raiseFloors();
+    if (this.floorTimer) clearTimeout(this.floorTimer);
+    this.floorTimer = null;
   }
 
   /** Hands entries to their lanes (by a hash of the session: its entries stay in order). */
@@ -459,7 +477,6 @@ export class RedisAuditShipper {
     const pipeline = this.command.pipeline();
     for (const [sessionId, entries] of bySession) {
       pipeline.xack(this.keys.events(sessionId), this.keys.auditGroup, ...entries.map((entry) => entry.id));
-      pipeline.xpending(this.keys.events(sessionId), this.keys.auditGroup);
     }
     const replies = (await pipeline.exec()) ?? [];
     const now = this.now();
@@ -469,26 +486,68 @@ export class RedisAuditShipper {
     this.stats_.batches++;
     this.stats_.shippedEntries += batch.length;
     this.stats_.shippedRecords += batch.reduce((sum, entry) => sum + entry.records.length, 0);
-
-    // One round trip for the floors of every session of the batch, not one per session in
-    // turn: on a busy event loop each awaited step costs a whole loop turn.
     let index = 0;
-    const floors: Promise<void>[] = [];
     for (const [sessionId, entries] of bySession) {
-      const [ackError] = replies[index++] ?? [];
-      const [pendingError, pending] = replies[index++] ?? [];
-      if (ackError || pendingError) {
-        this.onError?.(ackError ?? pendingError, { what: 'ack' });
+      const [error] = replies[index++] ?? [];
+      if (error) {
+        this.onError?.(error, { what: 'ack' });
         continue;
       }
-      const highest = entries.map((entry) => entry.id).reduce((a, b) => (compareIds(a, b) >= 0 ? a : b));
-      const [count, smallest] = pending as [number, string | null];
-      // Everything below the smallest id still pending (anyone's) and up to what this batch
-      // acked is in the audit log: that is the floor.
-      const floor = Number(count) > 0 && smallest ? minId(highest, previousId(smallest)) : highest;
-      if (floor !== null) floors.push(this.raiseFloor(sessionId, floor));
+      this.noteAcked(sessionId, entries.map((entry) => entry.id).reduce((a, b) => (compareIds(a, b) >= 0 ? a : b)));
     }
+    this.scheduleFloors();
+  }
+
+  /** Notes that everything of a session read up to `id` is acknowledged, for the next floor pass. */
+  private noteAcked(sessionId: string, id: string): void {
+    const known = this.ackedUpTo.get(sessionId);
+    if (known === undefined || compareIds(id, known) > 0) this.ackedUpTo.set(sessionId, id);
+  }
+
+  /**
+   * Floors are raised at most every `floorEveryMs`, for every session acknowledged since,
+   * in two pipelined round trips: per batch they were two more commands per session, a
+   * third of the shipper's Redis traffic, for a floor only the trim (every few seconds)
+   * reads.
+   */
+  private scheduleFloors(): void {
+    if (this.floorTimer || this.ackedUpTo.size === 0) return;
+    this.floorTimer = setTimeout(() => {
+      this.floorTimer = null;
+      this.floorRun = (this.floorRun ?? Promise.resolve()).then(() => this.raiseFloors());
+    }, this.floorEveryMs);
+  }
+
+  private async raiseFloors(): Promise<void> {
+    const due = [...this.ackedUpTo];
+    this.ackedUpTo.clear();
+    if (due.length === 0) return;
+    let replies: [Error | null, unknown][];
+    try {
+      const pipeline = this.command.pipeline();
+      for (const [sessionId] of due) pipeline.xpending(this.keys.events(sessionId), this.keys.auditGroup);
+      replies = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      this.onError?.(error, { what: 'floor' });
+      for (const [sessionId, id] of due) this.noteAcked(sessionId, id);
+      this.scheduleFloors();
+      return;
+    }
+    const floors = due.map(([sessionId, highest], index) => {
+      const [error, pending] = replies[index] ?? [new Error('no reply to XPENDING')];
+      if (error) {
+        this.onError?.(error, { what: 'floor' });
+        this.noteAcked(sessionId, highest);
+        return undefined;
+      }
+      const [count, smallest] = pending as [number, string | null];
+      // Everything below the smallest id still pending (anyone's) and up to what was
+      // acknowledged is in the audit log: that is the floor.
+      const floor = Number(count) > 0 && smallest ? minId(highest, previousId(smallest)) : highest;
+      return floor === null ? undefined : this.raiseFloor(sessionId, floor);
+    });
     await Promise.all(floors);
+    this.scheduleFloors();
   }
 
   private async raiseFloor(sessionId: string, floor: string): Promise<void> {

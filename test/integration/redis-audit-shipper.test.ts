@@ -138,7 +138,8 @@ describe.skipIf(!redisUp)('RedisAuditShipper (real Redis, real audit log on PGli
       expect(rows.events).toEqual(range(1, 11));
       expect(rows.commands.sort()).toEqual([`create:${id}`, ...range(1, 5).map((n) => `${id}-c${n}`)].sort());
       expect(rows.refused).toEqual([`${id}-no`]);
-      expect(await s.redis.hget(s.store.keys.meta(id), 'auditFloor')).toBe('11-1');
+      // Floors are raised by a pass every floorEveryMs (1 s by default), not per batch.
+      await expect.poll(() => s.redis.hget(s.store.keys.meta(id), 'auditFloor')).toBe('11-1');
       expect(floors.filter(([sid]) => sid === id).at(-1)).toEqual([id, 11]);
     }
     expect(shipper.stats()).toMatchObject({
@@ -206,7 +207,7 @@ describe.skipIf(!redisUp)('RedisAuditShipper (real Redis, real audit log on PGli
     shipper.start();
     await vi.waitFor(async () => expect(await s.log.highestSeq('s-dead')).toBe(10), { timeout: 5000 });
     await vi.waitFor(async () => expect((await s.redis.xpending(key, 'audit'))[0]).toBe(0));
-    expect(await s.redis.hget(s.store.keys.meta('s-dead'), 'auditFloor')).toBe('10-0');
+    await expect.poll(() => s.redis.hget(s.store.keys.meta('s-dead'), 'auditFloor')).toBe('10-0');
   });
 
   it('finishes the batch in flight on stop, and a later shipper goes on from there', async () => {
@@ -224,6 +225,8 @@ describe.skipIf(!redisUp)('RedisAuditShipper (real Redis, real audit log on PGli
     await stopped;
     expect(await s.log.highestSeq('s-stop')).toBe(2);
     expect((await s.redis.xpending(s.store.keys.events('s-stop'), 'audit'))[0]).toBe(0);
+    // Its floor too, without waiting for a floor pass.
+    expect(await s.redis.hget(s.store.keys.meta('s-stop'), 'auditFloor')).toBe('2-0');
 
     s.log.gate = null;
     await run(s.store, 's-stop', 'c-2', [itemAdded('b')]);
