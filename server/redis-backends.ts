@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { RedisEventFeed } from './store/redis-event-feed.js';
 import { expireEndedSession } from './store/ended-session-retention.js';
 import { RedisSessionStore } from './store/redis-session-store.js';
+import { WriteBatchingRedis } from './store/write-batching-redis.js';
 import path from 'node:path';
 
 /** How often the streams of sessions whose audit floor rose are trimmed. */
@@ -35,7 +36,7 @@ export async function createRedisBackends(config: Config, log: Logger, overrides
     connectionName: `${config.instanceId}:cmd`,
   };
   const blockingOptions: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: null };
-  const command = new Redis(url, commandOptions);
+  const command = new WriteBatchingRedis(url, commandOptions);
   const feedConnection = new Redis(url, { ...blockingOptions, connectionName: `${config.instanceId}:feed` });
   const shipperConnection = new Redis(url, { ...blockingOptions, connectionName: `${config.instanceId}:audit` });
   const connections = [command, feedConnection, shipperConnection];
