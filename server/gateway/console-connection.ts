@@ -44,14 +44,17 @@ export class ConsoleConnection {
     for (const event of events) this.held.push(event);
   }
 
-  /** Writes one frame; a console over its buffer limit is closed instead (it resumes on reconnect). */
-  sendFrame(frame: string): boolean {
+  /**
+   * Writes one text frame (a string, or its UTF-8 bytes when the same frame goes to many
+   * consoles); a console over its buffer limit is closed instead (it resumes on reconnect).
+   */
+  sendFrame(frame: string | Buffer): boolean {
     if (this.closed) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.tooSlow();
       return false;
     }
-    this.socket.send(frame);
+    this.socket.send(frame, { binary: false });
     return true;
   }
 

@@ -177,7 +177,7 @@ export class SessionHub {
     // Serialize each event once, then each role's frame once (per health variant).
     const json = events.map((event) => JSON.stringify(event));
     const roles = new Map<Role, { parts: Part[]; health: { event: SessionEvent; json: string } | null }>();
-    const frames = new Map<string, string>();
+    const frames = new Map<string, Buffer>();
     const now = Date.now();
     for (const console of this.consoles) {
       if (console.syncing || console.closed) continue;
@@ -223,7 +223,7 @@ export class SessionHub {
     health: { event: SessionEvent; json: string } | null,
     last: number,
     now: number,
-    frames?: Map<string, string>,
+    frames?: Map<string, Buffer>,
   ): void {
     let pace = this.pace.get(console);
     if (!pace && health) {
@@ -252,7 +252,9 @@ export class SessionHub {
       let frame = frames?.get(key);
       if (!frame) {
         const all = sample ? [...parts, { seq: sample.seq, json: sampleJson! }].sort((a, b) => a.seq - b.seq) : parts;
-        frame = `{"type":"events","seq":${last},"events":[${all.map((p) => p.json).join(',')}]}`;
+        // Encoded once for every console of the role: a string would be encoded again into
+        // each socket's write.
+        frame = Buffer.from(`{"type":"events","seq":${last},"events":[${all.map((p) => p.json).join(',')}]}`);
         frames?.set(key, frame);
       }
       if (console.sendFrame(frame)) this.metrics.deliveries.inc(parts.length + (sample ? 1 : 0));
