@@ -82,7 +82,8 @@ export class RedisEventFeed implements EventFeed {
   /** Id of the blocking connection, refreshed after every reconnect (null: unknown). */
   private blockingId: number | null = null;
   private kicking = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Pending backoff delays, by timer: close() ends them at once (a retrying loop must not hold it up). */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly onBlockingError = (error: unknown) => this.onError?.(error);
   private readonly onBlockingReconnect = () => {
     this.blockingId = null;
@@ -171,7 +172,10 @@ export class RedisEventFeed implements EventFeed {
     this.closed = true;
     for (const stream of this.streams.values()) for (const sub of stream.subscribers) sub.active = false;
     this.streams.clear();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const [timer, resolve] of this.timers) {
+      clearTimeout(timer);
+      resolve();
+    }
     this.timers.clear();
     this.wake?.();
     await this.unblock(this.reading);
@@ -236,7 +240,12 @@ export class RedisEventFeed implements EventFeed {
         // A stream dropped (or dropped and added again) meanwhile: its new read starts on its own.
         if (!read || !reads.includes(read) || entries.length === 0) continue;
         read.lastId = entries[entries.length - 1]![0];
-        const events = entryEvents(entries);
+        // An apply's entry id is `<its last seq>-0`: entries every subscriber has already
+        // had (published by this instance when it applied them) are not even parsed.
+        let seen = Infinity;
+        for (const sub of read.subscribers) if (sub.active) seen = Math.min(seen, sub.seq);
+        const fresh = entries.filter(([id]) => Number(id.slice(0, id.indexOf('-'))) > seen);
+        const events = entryEvents(fresh);
         if (events.length === 0) continue;
         for (const sub of read.subscribers) {
           if (!sub.active) continue;
@@ -343,7 +352,7 @@ export class RedisEventFeed implements EventFeed {
         this.timers.delete(timer);
         resolve();
       }, ms);
-      this.timers.add(timer);
+      this.timers.set(timer, resolve);
     });
   }
 }
