@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -48,6 +49,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     consoleClaims: ConsoleClaims | null;
+    /** The upgrade's raw response (WebSocket route only), released once the console is accepted. */
+    upgradeResponse: ServerResponse | null;
   }
 }
 
@@ -333,6 +336,7 @@ export const gatewayPlugin = fp(
     const gateway = new Gateway(deps, app.log);
     app.decorate('gateway', gateway);
     app.decorateRequest('consoleClaims', null);
+    app.decorateRequest('upgradeResponse', null);
     await app.register(websocket, {
       options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
     });
@@ -342,6 +346,7 @@ export const gatewayPlugin = fp(
       {
         websocket: true,
         preValidation: async (request, reply) => {
+          request.upgradeResponse = reply.raw;
           try {
             request.consoleClaims = await gateway.authenticate(request);
           } catch (error) {
@@ -353,9 +358,25 @@ export const gatewayPlugin = fp(
         },
       },
       (socket, request) => {
+        const upgradeListeners = socket.listeners('error') as ((error: Error) => void)[];
         gateway.accept(socket, request.consoleClaims!);
+        releaseUpgrade(socket, upgradeListeners, request);
       },
     );
   },
   { name: 'cueroom-gateway' },
 );
+
+/**
+ * Lets go of the upgrade's HTTP objects once a console is accepted. @fastify/websocket's
+ * 'error' listener closes over the request and the reply, and the raw response it made for
+ * the upgrade stays assigned to the TCP socket: either kept the request, its headers and
+ * both responses alive for the life of the console, ~3 KB of heap each (a quarter of an
+ * idle console). The gateway's own listener, attached by `accept`, handles socket errors.
+ */
+function releaseUpgrade(socket: WebSocket, upgradeListeners: ((error: Error) => void)[], request: FastifyRequest): void {
+  for (const listener of upgradeListeners) socket.off('error', listener);
+  const response = request.upgradeResponse;
+  request.upgradeResponse = null;
+  if (response?.socket) response.detachSocket(response.socket);
+}
