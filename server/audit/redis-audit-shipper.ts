@@ -91,7 +91,7 @@ const MAX_K = '18446744073709551615';
  * 1000 records while the next read is under way, and XACKs a batch only once its append
  * resolved: a failure (Postgres away) is retried with backoff, the same batch, until it
  * lands, so nothing is skipped. Entries left pending by a dead consumer are taken over
- * with XAUTOCLAIM. After each batch the session's audit floor
+ * with XAUTOCLAIM. Once a second, the audit floor of every session acknowledged meanwhile
  * (the highest entry id below which everything is acknowledged) is raised: the stream is
  * never trimmed past it.
  */
@@ -296,13 +296,13 @@ export class RedisAuditShipper {
     const queue = this.laneQueues[lane]!;
     try {
       while (queue.length > 0 && !this.abandoned) {
-        const batch: Delivered[] = [];
+        let count = 0;
         let size = 0;
-        while (queue.length > 0 && (size === 0 || size + queue[0]!.records.length <= this.batchRecords)) {
-          const entry = queue.shift()!;
-          batch.push(entry);
-          size += entry.records.length;
+        while (count < queue.length && (count === 0 || size + queue[count]!.records.length <= this.batchRecords)) {
+          size += queue[count]!.records.length;
+          count++;
         }
+        const batch = queue.splice(0, count);
         try {
           await this.shipBatch(batch);
         } catch (error) {
