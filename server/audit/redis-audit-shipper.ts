@@ -378,7 +378,15 @@ export class RedisAuditShipper {
     while (cursors.length > 0 && !this.stopping) {
       const pipeline = this.command.pipeline();
       for (const { key, cursor } of cursors) {
-        pipeline.xautoclaim(key, this.keys.auditGroup, this.consumer, this.claimIdleMs, cursor, 'COUNT', this.batchRecords);
+        pipeline.xautoclaim(
+          key,
+          this.keys.auditGroup,
+          this.consumer,
+          this.claimIdleMs,
+          cursor,
+          'COUNT',
+          this.batchRecords,
+        );
       }
       const replies = (await pipeline.exec()) ?? [];
       const more: typeof cursors = [];
@@ -493,7 +501,10 @@ export class RedisAuditShipper {
         this.onError?.(error, { what: 'ack' });
         continue;
       }
-      this.noteAcked(sessionId, entries.map((entry) => entry.id).reduce((a, b) => (compareIds(a, b) >= 0 ? a : b)));
+      this.noteAcked(
+        sessionId,
+        entries.map((entry) => entry.id).reduce((a, b) => (compareIds(a, b) >= 0 ? a : b)),
+      );
     }
     this.scheduleFloors();
   }
