@@ -127,8 +127,10 @@ export interface AuditArchive extends AuditLog {
    * The matching rows as export text, in id order, in chunks of whole lines: CSV lines
    * (AUDIT_CSV_COLUMNS, no header; cells as `csvCell` writes them, payload as JSON) or
    * NDJSON (the fields of `scan`'s rows, `at` in ISO 8601). Memory stays at a page or two.
+   * A chunk is a string or its UTF-8 bytes (Postgres passes the database's bytes on, never
+   * decoded).
    */
-  exportText(filter: AuditFilter, format: AuditExportFormat): AsyncIterable<string>;
+  exportText(filter: AuditFilter, format: AuditExportFormat): AsyncIterable<string | Buffer>;
   /** Sessions with matching rows, with how many and when; most recent first, at most `limit`. */
   searchSessions(filter: AuditFilter, limit: number): Promise<AuditSearchHit[]>;
 }

@@ -5,6 +5,8 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
+import { escapeLiteral } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { commandSchemas, systemCommandSchemas } from '../../shared/commands.js';
 import type { SessionEvent } from '../../shared/events.js';
 import type { AuditRecord } from '../store/session-store.js';
@@ -18,6 +20,7 @@ import {
   type AuditRow,
   type AuditSearchHit,
 } from './audit-log.js';
+import { copyBinaryValues } from './copy-binary.js';
 import { chainBreak, CHAIN_VERSION, eventsMissing, type ChainBreak, type VerifyResult } from './audit-chain.js';
 import { insertRowsQuery } from './insert-rows.js';
 import { migrateAuditDb } from './migrate.js';
@@ -67,6 +70,23 @@ export interface DrizzleAuditLogOptions {
 
 /** Renders drizzle SQL to text and parameters for the queries sent to the driver directly. */
 const DIALECT = new PgDialect();
+
+/**
+ * Drizzle SQL as one statement with its parameters written in as literals (pg's
+ * escapeLiteral), for statements that take no parameters (COPY). Only `$n` outside quoted
+ * identifiers and string literals is a placeholder.
+ */
+function inlined(query: SQL): string {
+  const { sql: text, params } = DIALECT.sqlToQuery(query);
+  return text.replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'|\$(\d+)/g, (match, index: string | undefined) => {
+    if (index === undefined) return match;
+    const value = params[Number(index) - 1];
+    if (typeof value === 'string') return escapeLiteral(value);
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (value instanceof Date) return escapeLiteral(value.toISOString());
+    throw new TypeError(`inlined: parameter $${index} is a ${typeof value}`);
+  });
+}
 
 /** node-postgres type parsers that leave every value as the text Postgres sent. */
 const TEXT_ONLY = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -342,7 +362,16 @@ export class DrizzleAuditLog implements AuditArchive {
    * passes text through; two pages are rendered at once while the one before is written.
    * Memory stays at three pages.
    */
-  async *exportText(filter: AuditFilter, format: AuditExportFormat, pageRows = 5000): AsyncIterable<string> {
+  async *exportText(
+    filter: AuditFilter,
+    format: AuditExportFormat,
+    pageRows = 5000,
+  ): AsyncIterable<string | Buffer> {
+    const client = (this.#db as unknown as { $client: unknown }).$client;
+    if (!(client instanceof PGlite)) {
+      yield* this.#copyExport(client as pg.Pool, filter, format);
+      return;
+    }
     const t = this.#table;
     // The session as a range, not an equality: see `after` below.
     const { sessionId, ...rest } = filter;
@@ -399,6 +428,53 @@ export class DrizzleAuditLog implements AuditArchive {
     } finally {
       // The reader went away (a client that hung up): the pages rendered ahead are dropped.
       for (const pending of ahead) void pending.catch(() => undefined);
+    }
+  }
+
+  /**
+   * The export on Postgres: one `COPY (select <line> …) TO STDOUT (FORMAT binary)` on one
+   * connection, its bytes passed on as they come with only the COPY framing taken off
+   * (copy-binary.ts). The lines are never decoded into strings here (node-postgres would
+   * decode every page, and the response encode it again). The response pulls: the COPY
+   * stream reads the socket only as fast as the chunks are taken, so memory stays at a few
+   * chunks. A reader that stops early (a client that hung up) ends the COPY by closing its
+   * connection, which the pool then replaces.
+   */
+  async *#copyExport(pool: pg.Pool, filter: AuditFilter, format: AuditExportFormat): AsyncIterable<Buffer> {
+    const t = this.#table;
+    const { sessionId, ...rest } = filter;
+    const filters = this.#filters(rest);
+    // On one session, the same row comparison and range as the paged path: only the
+    // (session_id, id) index answers it, in order.
+    if (sessionId !== undefined) {
+      filters.push(sql`(${t.sessionId}, ${t.id}) > (${sessionId}, 0) and ${t.sessionId} <= ${sessionId}`);
+    }
+    const order = sessionId === undefined ? sql`${t.id}` : sql`${t.sessionId}, ${t.id}`;
+    const query = inlined(
+      sql`copy (select ${EXPORT_LINE[format]} from ${t} where ${and(...filters)} order by ${order}) to stdout (format binary)`,
+    );
+    const client = await driverErrors(() => pool.connect());
+    let finished = false;
+    let failure: unknown;
+    try {
+      const stream = client.query(copyTo(query));
+      // The async iterator over the stream destroys it when reading stops early (an error,
+      // or a reader that went away).
+      yield* copyBinaryValues(stream as AsyncIterable<Buffer>);
+      finished = true;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      // A COPY not read to its end leaves the connection mid-protocol: release(error) closes
+      // it (the server's COPY ends with it) instead of handing it to the next query.
+      client.release(
+        finished
+          ? undefined
+          : failure instanceof Error
+            ? failure
+            : new Error('audit export: the COPY was not read to its end'),
+      );
     }
   }
 

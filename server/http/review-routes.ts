@@ -29,12 +29,15 @@ const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 403: errorB
 /** Roles that may read a session's audit log and its review, besides the admin token. */
 const REVIEWERS: readonly Role[] = ['ops', 'observer'];
 
-/** The export as text chunks of whole lines, each a page the database rendered; CSV with its header first. */
+/**
+ * The export as chunks of whole lines the database rendered (strings, or on Postgres the
+ * bytes as they came); CSV with its header first.
+ */
 async function* exportChunks(
   audit: AuditArchive,
   filter: AuditFilter,
   format: AuditExportFormat,
-): AsyncIterable<string> {
+): AsyncIterable<string | Buffer> {
   if (format === 'csv') yield AUDIT_CSV_COLUMNS.join(',') + '\r\n';
   yield* audit.exportText(filter, format);
 }

@@ -255,7 +255,7 @@ for (const [name, open] of backends) {
           .split('\n')
           .map((line) => JSON.parse(line).commandId),
       ).toEqual(awkward.map((r) => r.type !== 'event' && r.commandId));
-      const none: string[] = [];
+      const none: Array<string | Buffer> = [];
       for await (const chunk of db.log.exportText({ sessionId: 's-nothing-here' }, 'csv')) none.push(chunk);
       expect(none).toEqual([]);
     });
