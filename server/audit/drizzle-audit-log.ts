@@ -362,11 +362,7 @@ export class DrizzleAuditLog implements AuditArchive {
    * passes text through; two pages are rendered at once while the one before is written.
    * Memory stays at three pages.
    */
-  async *exportText(
-    filter: AuditFilter,
-    format: AuditExportFormat,
-    pageRows = 5000,
-  ): AsyncIterable<string | Buffer> {
+  async *exportText(filter: AuditFilter, format: AuditExportFormat, pageRows = 5000): AsyncIterable<string | Buffer> {
     const client = (this.#db as unknown as { $client: unknown }).$client;
     if (!(client instanceof PGlite)) {
       yield* this.#copyExport(client as pg.Pool, filter, format);
@@ -442,25 +438,33 @@ export class DrizzleAuditLog implements AuditArchive {
    */
   async *#copyExport(pool: pg.Pool, filter: AuditFilter, format: AuditExportFormat): AsyncIterable<Buffer> {
     const t = this.#table;
-    const { sessionId, ...rest } = filter;
-    const filters = this.#filters(rest);
-    // On one session, the same row comparison and range as the paged path: only the
-    // (session_id, id) index answers it, in order.
-    if (sessionId !== undefined) {
-      filters.push(sql`(${t.sessionId}, ${t.id}) > (${sessionId}, 0) and ${t.sessionId} <= ${sessionId}`);
-    }
-    const order = sessionId === undefined ? sql`${t.id}` : sql`${t.sessionId}, ${t.id}`;
+    const order = filter.sessionId === undefined ? sql`${t.id}` : sql`${t.sessionId}, ${t.id}`;
     const query = inlined(
-      sql`copy (select ${EXPORT_LINE[format]} from ${t} where ${and(...filters)} order by ${order}) to stdout (format binary)`,
+      sql`copy (select ${EXPORT_LINE[format]} from ${t} where ${and(...this.#filters(filter)) ?? sql`true`} order by ${order}) to stdout (format binary)`,
     );
     const client = await driverErrors(() => pool.connect());
     let finished = false;
     let failure: unknown;
     try {
+      // The rows in index order, never a scan and a sort: without a LIMIT the planner would
+      // rather read the table (in parallel) and sort a session that is most of it, which
+      // writes nothing until the sort is done and spills it to disk. Only this transaction
+      // sees the settings.
+      await client.query(
+        'begin read only; set local enable_seqscan = off; set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off',
+      );
       const stream = client.query(copyTo(query));
+      // node-postgres times a query from its start to its callback, and never calls a COPY
+      // stream's: its query_timeout would fail every export that takes longer (and fire at
+      // the stream after it ended). It is taken off, and the same limit applies instead to
+      // each wait for the database's next chunk (a slow reader does not count).
+      const idleLimit = (client as unknown as { connectionParameters?: { query_timeout?: number } })
+        .connectionParameters?.query_timeout;
+      (stream as unknown as { callback?: () => void }).callback?.();
       // The async iterator over the stream destroys it when reading stops early (an error,
       // or a reader that went away).
-      yield* copyBinaryValues(stream as AsyncIterable<Buffer>);
+      yield* copyBinaryValues(idleTimeout(stream as AsyncIterable<Buffer>, idleLimit));
+      await client.query('commit');
       finished = true;
     } catch (error) {
       failure = error;
@@ -686,6 +690,41 @@ export async function createPgliteAuditLog(dataDir: string | undefined): Promise
   } catch (error) {
     await client.close().catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * The chunks of `source`, failing when one takes longer than `ms` to come (none: no limit).
+ * Only the wait for the source counts, never the time the reader takes between chunks.
+ */
+async function* idleTimeout<T>(source: AsyncIterable<T>, ms: number | undefined): AsyncGenerator<T> {
+  if (!ms || ms <= 0) {
+    yield* source;
+    return;
+  }
+  const iterator = source[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`audit export: no data from the database for ${ms} ms`)), ms);
+      });
+      let next: IteratorResult<T>;
+      try {
+        next = await Promise.race([iterator.next(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Stopped early (a timeout, an error, a reader gone): the source is let go (a stream is destroyed).
+    if (!done) void iterator.return?.()?.catch(() => undefined);
   }
 }
 
