@@ -357,10 +357,11 @@ export class DrizzleAuditLog implements AuditArchive {
   }
 
   /**
-   * The export's text, one chunk per keyset page of `pageRows` rows. The database renders
-   * every line (EXPORT_LINE) and joins the page into one string, so this process only
-   * passes text through; two pages are rendered at once while the one before is written.
-   * Memory stays at three pages.
+   * The export's text. The database renders every line (EXPORT_LINE). On Postgres, one
+   * binary COPY whose bytes are passed on undecoded (`#copyExport`; `pageRows` does not
+   * apply). On PGlite, one string per keyset page of `pageRows` rows, the page joined by
+   * the database, so this process only passes text through; two pages are rendered at once
+   * while the one before is written. Memory stays at three pages.
    */
   async *exportText(filter: AuditFilter, format: AuditExportFormat, pageRows = 5000): AsyncIterable<string | Buffer> {
     const client = (this.#db as unknown as { $client: unknown }).$client;
