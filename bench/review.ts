@@ -30,6 +30,7 @@ import { toErrorBody } from '../server/errors.js';
 import { MemoryEventFeed, MemorySessionStore } from '../server/store/memory-session-store.js';
 import type { AuditRecord } from '../server/store/session-store.js';
 import { writeDocPart } from './load.js';
+import { seededRandom } from '../test/support/seeded-random.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_TOKEN = 'bench-review-admin-token-0123456789';
@@ -60,17 +61,6 @@ const cohost: Actor = { id: 'u-cohost', name: 'Cody “Co” Östberg', role: 'c
 const bot: Actor = { id: 'chatbot', name: 'Chat bot', role: 'ingest' };
 const system: Actor = { id: 'cueroom', name: 'Cueroom', role: 'system' };
 
-/** A deterministic PRNG (mulberry32), so every run reviews the same show. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A show driven through the real domain (decide → stamp → evolve), as the command service
  * does, until it holds `targetEvents` events: preflight, a lineup, go live, then 2 health
@@ -84,7 +74,7 @@ export function scriptedShow(
   targetEvents: number,
   t0 = Date.UTC(2026, 10, 20, 19, 0, 0),
 ): AuditRecord[] {
-  const rnd = random(42);
+  const rnd = seededRandom(42);
   const records: AuditRecord[] = [];
   let now = t0;
   let commands = 0;

@@ -2,17 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionState } from '../../shared/model.js';
 import { DEMO_CYCLE_S, DemoBroadcast } from '../../server/demo-broadcast.js';
 import { ADMIN_TOKEN, startCueroom, type Cueroom } from '../support/harness.js';
-
-/** A seeded generator, so the run is the same every time. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.js';
 
 describe('demo broadcast driver', () => {
   let cr: Cueroom;
@@ -43,7 +33,7 @@ describe('demo broadcast driver', () => {
       baseUrl: cr.baseUrl,
       adminToken: ADMIN_TOKEN,
       sessionId: id,
-      random: mulberry32(7),
+      random: seededRandom(7),
       onError: (error) => errors.push(error),
     });
     await driver.prepare();

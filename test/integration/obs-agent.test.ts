@@ -76,7 +76,8 @@ class ObsEndpoint {
   }
 
   event(eventType: string, eventData: Record<string, unknown>): void {
-    for (const socket of this.sockets) socket.send(JSON.stringify({ op: 5, d: { eventType, eventIntent: 64, eventData } }));
+    for (const socket of this.sockets)
+      socket.send(JSON.stringify({ op: 5, d: { eventType, eventIntent: 64, eventData } }));
   }
 
   dropConnections(): void {
@@ -102,7 +103,8 @@ class Posted {
   async until(what: string, test: (samples: HealthSample[]) => boolean, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!test(this.samples)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; posted ${JSON.stringify(this.samples)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; posted ${JSON.stringify(this.samples)}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200).unref();
@@ -148,25 +150,19 @@ describe('OBS agent over obs-websocket v5', () => {
     obs.outputActive = false;
     obs.event('StreamStateChanged', { outputActive: false, outputState: 'OBS_WEBSOCKET_OUTPUT_STOPPED' });
     // Quiet from the first poll that sees the output stopped: wait for several polls to pass.
-    const polls = obs.outputBytes;
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (obs.outputBytes >= polls + 375_000 * 3) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
+    // The endpoint's byte counter moves with every poll of the agent: three polls' worth.
+    const pollsPassed = (from: number) =>
+      new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (obs.outputBytes >= from + 375_000 * 3) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+      });
+    await pollsPassed(obs.outputBytes);
     const afterStop = posted.samples.length;
-    const more = obs.outputBytes;
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (obs.outputBytes >= more + 375_000 * 3) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    });
+    await pollsPassed(obs.outputBytes);
     expect(posted.samples.length).toBe(afterStop);
   });
 });
