@@ -21,6 +21,7 @@ import {
   type AuditSearchHit,
 } from './audit-log.js';
 import { copyBinaryValues } from './copy-binary.js';
+import { parseJsonValues } from './json-values.js';
 import { chainBreak, CHAIN_VERSION, eventsMissing, type ChainBreak, type VerifyResult } from './audit-chain.js';
 import { insertRowsQuery } from './insert-rows.js';
 import { migrateAuditDb } from './migrate.js';
@@ -57,7 +58,7 @@ interface VerifyPage {
 export interface DrizzleAuditLogOptions {
   /** Postgres schema holding the table. Default: unqualified (the search_path, i.e. `public`). */
   schema?: string;
-  /** Events fetched per query by `events()`. Default 5000. */
+  /** Events fetched per query by `events()` on PGlite (on Postgres they come in one COPY). Default 5000. */
   eventsChunkSize?: number;
   /**
    * Rows checked per query by `verify()`: each query stays short (the production pool has a
@@ -429,20 +430,48 @@ export class DrizzleAuditLog implements AuditArchive {
   }
 
   /**
-   * The export on Postgres: one `COPY (select <line> …) TO STDOUT (FORMAT binary)` on one
-   * connection, its bytes passed on as they come with only the COPY framing taken off
-   * (copy-binary.ts). The lines are never decoded into strings here (node-postgres would
-   * decode every page, and the response encode it again). The response pulls: the COPY
-   * stream reads the socket only as fast as the chunks are taken, so memory stays at a few
-   * chunks. A reader that stops early (a client that hung up) ends the COPY by closing its
-   * connection, which the pool then replaces.
+   * The export on Postgres: one `COPY (select <line> …) TO STDOUT (FORMAT binary)`, its
+   * bytes passed on as they come with only the COPY framing taken off (`#copyValues`). The
+   * lines are never decoded into strings here (node-postgres would decode every page, and
+   * the response encode it again). The response pulls: the COPY stream reads the socket
+   * only as fast as the chunks are taken, so memory stays at a few chunks.
    */
-  async *#copyExport(pool: pg.Pool, filter: AuditFilter, format: AuditExportFormat): AsyncIterable<Buffer> {
+  #copyExport(pool: pg.Pool, filter: AuditFilter, format: AuditExportFormat): AsyncIterable<Buffer> {
     const t = this.#table;
     const order = filter.sessionId === undefined ? sql`${t.id}` : sql`${t.sessionId}, ${t.id}`;
-    const query = inlined(
-      sql`copy (select ${EXPORT_LINE[format]} from ${t} where ${and(...this.#filters(filter)) ?? sql`true`} order by ${order}) to stdout (format binary)`,
+    return this.#copyValues(
+      pool,
+      sql`select ${EXPORT_LINE[format]} from ${t} where ${and(...this.#filters(filter)) ?? sql`true`} order by ${order}`,
+      'audit export',
     );
+  }
+
+  /**
+   * The events of a session on Postgres: one binary COPY of each event's JSON followed by a
+   * comma, in seq order, each chunk parsed as it comes (json-values.ts reads the bytes as
+   * Latin-1 and mends the few strings that hold other characters: decoding them as UTF-8
+   * first took longer than the database took to write them).
+   */
+  async *#copyEvents(pool: pg.Pool, sessionId: string): AsyncIterable<SessionEvent> {
+    const t = this.#table;
+    const chunks = this.#copyValues(
+      pool,
+      sql`select ${eventJson(t)} || ',' from ${t}
+        where ${t.sessionId} = ${sessionId} and ${t.seq} is not null order by ${t.seq}`,
+      'audit events',
+    );
+    for await (const chunk of chunks) yield* parseJsonValues(chunk) as SessionEvent[];
+  }
+
+  /**
+   * The values of a query's one text column, as `COPY (query) TO STDOUT (FORMAT binary)` on
+   * a connection of its own writes them, with only the COPY framing taken off
+   * (copy-binary.ts): each chunk holds whole values. The rows come in index order, in a
+   * read-only transaction (one snapshot). A reader that stops early ends the COPY by
+   * closing its connection, which the pool then replaces.
+   */
+  async *#copyValues(pool: pg.Pool, query: SQL, what: string): AsyncIterable<Buffer> {
+    const copy = inlined(sql`copy (${query}) to stdout (format binary)`);
     const client = await driverErrors(() => pool.connect());
     let finished = false;
     let failure: unknown;
@@ -454,9 +483,9 @@ export class DrizzleAuditLog implements AuditArchive {
       await client.query(
         'begin read only; set local enable_seqscan = off; set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off',
       );
-      const stream = client.query(copyTo(query));
+      const stream = client.query(copyTo(copy));
       // node-postgres times a query from its start to its callback, and never calls a COPY
-      // stream's: its query_timeout would fail every export that takes longer (and fire at
+      // stream's: its query_timeout would fail every COPY that takes longer (and fire at
       // the stream after it ended). It is taken off, and the same limit applies instead to
       // each wait for the database's next chunk (a slow reader does not count).
       const idleLimit = (client as unknown as { connectionParameters?: { query_timeout?: number } })
@@ -478,7 +507,7 @@ export class DrizzleAuditLog implements AuditArchive {
           ? undefined
           : failure instanceof Error
             ? failure
-            : new Error('audit export: the COPY was not read to its end'),
+            : new Error(`${what}: the COPY was not read to its end`),
       );
     }
   }
@@ -552,25 +581,25 @@ export class DrizzleAuditLog implements AuditArchive {
   }
 
   async *events(sessionId: string): AsyncIterable<SessionEvent> {
+    const client = (this.#db as unknown as { $client: unknown }).$client;
+    if (!(client instanceof PGlite)) {
+      yield* this.#copyEvents(client as pg.Pool, sessionId);
+      return;
+    }
     const t = this.#table;
     const pageRows = this.#eventsChunkSize;
-    // Pages are seq ranges up to the highest seq held now (later events are the store's to
-    // give): they do not depend on each other, so two are read at a time, on two
-    // connections, over the (session_id, seq) index, the only one that holds seq. The
-    // database writes each page as one JSON array of whole events (the envelope's fields,
-    // then the payload's: the order `{ ...envelope, ...payload }` had), so this process
-    // parses one string per page instead of a dozen fields and a payload per event.
+    // On PGlite, pages are seq ranges up to the highest seq held now (later events are the
+    // store's to give): they do not depend on each other, so two are asked for at a time,
+    // over the (session_id, seq) index, the only one that holds seq. The database writes
+    // each page as one JSON array of whole events (`eventJson`), so this process parses one
+    // string per page instead of a dozen fields and a payload per event.
     const highest = await this.highestSeq(sessionId);
     const page = async (afterSeq: number): Promise<SessionEvent[]> => {
       const [row] = await driverErrors(() =>
         this.#textRows(sql`
           select '[' || string_agg(event, ',' order by seq) || ']'
           from (
-            select ${t.seq} as seq,
-              '{"seq":' || ${t.seq} || ',"at":' || round(extract(epoch from ${t.at}) * 1000)::bigint
-                || ',"commandId":' || to_json(${t.commandId}) || ',"actor":{"id":' || to_json(${t.actorId})
-                || ',"name":' || to_json(${t.actorName}) || ',"role":' || to_json(${t.actorRole}) || '}'
-                || case when ${t.payload} = '{}'::jsonb then '}' else ',' || substr(${t.payload}::text, 2) end as event
+            select ${t.seq} as seq, ${eventJson(t)} as event
             from ${t}
             where ${t.sessionId} = ${sessionId} and ${t.seq} is not null
               and ${t.seq} > ${afterSeq} and ${t.seq} <= ${afterSeq + pageRows}
@@ -604,6 +633,17 @@ export class DrizzleAuditLog implements AuditArchive {
     this.#closed = true;
     await this.#onClose?.();
   }
+}
+
+/**
+ * An event row as the JSON text of its event, written by the database: the envelope's
+ * fields, then the payload's (the order `{ ...envelope, ...payload }` had).
+ */
+function eventJson(t: AuditLogTable): SQL {
+  return sql`'{"seq":' || ${t.seq} || ',"at":' || round(extract(epoch from ${t.at}) * 1000)::bigint
+    || ',"commandId":' || to_json(${t.commandId}) || ',"actor":{"id":' || to_json(${t.actorId})
+    || ',"name":' || to_json(${t.actorName}) || ',"role":' || to_json(${t.actorRole}) || '}'
+    || case when ${t.payload} = '{}'::jsonb then '}' else ',' || substr(${t.payload}::text, 2) end`;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { AuditExportFormat, AuditFilter } from '../../server/audit/audit-lo
 import { DrizzleAuditLog } from '../../server/audit/drizzle-audit-log.js';
 import { migrateAuditDb } from '../../server/audit/migrate.js';
 import type { AuditRecord } from '../../server/store/session-store.js';
-import { commandWithEvents, opsActor } from '../support/audit-records.js';
+import { commandWithEvents, eventRecords, opsActor, sampleEvents } from '../support/audit-records.js';
 import { serviceAvailable, TEST_DATABASE_URL, uniqueName } from '../support/services.js';
 
 /**
@@ -185,6 +185,52 @@ describe.skipIf(!postgresUp)('the audit export over binary COPY (Postgres) again
     expect(pool.totalCount).toBeLessThanOrEqual(2);
     expect(pool.waitingCount).toBe(0);
   });
+  it('reads the events of a session through the COPY as the paged path does, and stops cleanly early', async () => {
+    const id = uniqueName('s-events');
+    // Enough events for the COPY to come in many chunks; most of them hold non-ASCII text,
+    // some a literal backslash-u that is not an escape, some a tab (which Postgres escapes).
+    const events = sampleEvents(id, 1, 3000).map((event) =>
+      event.kind === 'question.submitted'
+        ? {
+            ...event,
+            question: {
+              ...event.question,
+              text: [
+                `Is it café-safe? — “${event.seq}” 🎥`,
+                `C:\\u00e9\\path ${event.seq}`,
+                `tab\tand \u00e9 ${event.seq}`,
+              ][event.seq % 3]!,
+            },
+          }
+        : event,
+    );
+    for (let i = 0; i < events.length; i += 500) {
+      for (const log of [onPg, onLite]) await log.append(eventRecords(id, events.slice(i, i + 500)));
+    }
+    const read = async (log: DrizzleAuditLog) => {
+      const back = [];
+      for await (const event of log.events(id)) back.push(event);
+      return back;
+    };
+    const fromPg = await read(onPg);
+    expect(fromPg).toStrictEqual(events);
+    expect(fromPg).toStrictEqual(await read(onLite));
+
+    for (let round = 0; round < 3; round++) {
+      let seen = 0;
+      for await (const event of onPg.events(id)) {
+        expect(event.seq).toBe(1);
+        seen++;
+        break;
+      }
+      expect(seen).toBe(1);
+    }
+    // The connections left mid-COPY are closed; the pool answers, and a new read is whole.
+    expect((await pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    expect(await read(onPg)).toStrictEqual(events);
+    expect(pool.totalCount).toBeLessThanOrEqual(2);
+  });
+
   it("is not cut by the pool's query_timeout however long it takes to read, and nothing fires after it ends", async () => {
     const timed = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1, query_timeout: 500 });
     timed.on('error', () => {});
