@@ -19,7 +19,7 @@ import {
 } from '../audit/audit-log.js';
 import { auditFilterQuery, toAuditFilter } from './audit-filters.js';
 import { CueroomError } from '../errors.js';
-import { buildReview, reviewToCsv } from '../review/review.js';
+import { reviewBuilder, reviewToCsv } from '../review/review.js';
 import { parsePointInTime, stateAt } from '../review/state-at.js';
 
 type Caller = { admin: true } | { admin: false; claims: TokenClaims };
@@ -184,11 +184,15 @@ export const reviewRoutes = fp(
       },
       async (request, reply) => {
         await requireSession(request, request.params.id, REVIEWERS);
-        const events: SessionEvent[] = [];
-        for await (const event of sessionEvents(request.params.id)) events.push(event);
-        if (events.length === 0)
-          throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
-        const review = buildReview(events);
+        // Folded as the events are read: a long session's events are never all held at once.
+        const builder = reviewBuilder();
+        let events = 0;
+        for await (const event of sessionEvents(request.params.id)) {
+          builder.add(event);
+          events++;
+        }
+        if (events === 0) throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
+        const review = builder.finish();
         if (request.query.format === 'csv') {
           return reply
             .header('content-type', 'text/csv; charset=utf-8')

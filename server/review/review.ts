@@ -259,9 +259,21 @@ function summarize(event: SessionEvent): string {
 const NOT_IN_TIMELINE: ReadonlySet<string> = new Set(['health.sampled', 'presence.changed']);
 
 /** The review of a session from its events in seq order. */
-export function buildReview(events: readonly SessionEvent[]): Review {
-  const first = events[0];
-  const last = events.at(-1);
+export function buildReview(events: Iterable<SessionEvent>): Review {
+  const builder = reviewBuilder();
+  for (const event of events) builder.add(event);
+  return builder.finish();
+}
+
+/**
+ * The review as a fold: `add` each event in seq order, then `finish`. Nothing keeps the
+ * events themselves, so a long session can be reviewed as it is read, each page of events
+ * let go once added.
+ */
+export function reviewBuilder(): { add(event: SessionEvent): void; finish(): Review } {
+  let first: SessionEvent | undefined;
+  let last: SessionEvent | undefined;
+  let count = 0;
   let title = '';
   let status = 'scheduled';
   let createdAt: number | null = null;
@@ -305,7 +317,10 @@ export function buildReview(events: readonly SessionEvent[]): Review {
     onScreen = null;
   };
 
-  for (const event of events) {
+  const add = (event: SessionEvent): void => {
+    first ??= event;
+    last = event;
+    count++;
     if (!NOT_IN_TIMELINE.has(event.kind)) {
       timeline.push({
         seq: event.seq,
@@ -493,94 +508,99 @@ export function buildReview(events: readonly SessionEvent[]): Review {
       default:
         break;
     }
-  }
-
-  const end = endedAt ?? last?.at ?? 0;
-  takeOffScreen(end);
-  for (const entry of presence.values()) {
-    if (entry.since !== null) entry.intervals.push(interval(entry.since, Math.max(entry.since, end)));
-    entry.since = null;
-  }
-
-  const incidentItems = [...incidents.values()];
-  const bySeverity = Object.fromEntries(
-    SEVERITIES.map((severity) => {
-      const of = incidentItems.filter((i) => i.severity === severity);
-      return [
-        severity,
-        {
-          count: of.length,
-          timeToAcknowledge: stats(of.flatMap((i) => (i.timeToAcknowledgeMs === null ? [] : [i.timeToAcknowledgeMs]))),
-          timeToResolve: stats(of.flatMap((i) => (i.timeToResolveMs === null ? [] : [i.timeToResolveMs]))),
-        },
-      ];
-    }),
-  ) as Review['incidents']['bySeverity'];
-  const handled = new Map<string, { name: string; acknowledged: number; resolved: number }>();
-  const handler = (name: string) => {
-    let entry = handled.get(name);
-    if (!entry) handled.set(name, (entry = { name, acknowledged: 0, resolved: 0 }));
-    return entry;
   };
-  for (const i of incidentItems) {
-    if (i.acknowledgedBy) handler(i.acknowledgedBy).acknowledged++;
-    if (i.resolvedBy) handler(i.resolvedBy).resolved++;
-  }
 
-  const questionItems = [...questions.entries()];
-  const cueItems = [...cues.values()];
+  const finish = (): Review => {
+    const end = endedAt ?? last?.at ?? 0;
+    takeOffScreen(end);
+    for (const entry of presence.values()) {
+      if (entry.since !== null) entry.intervals.push(interval(entry.since, Math.max(entry.since, end)));
+      entry.since = null;
+    }
 
-  return {
-    session: {
-      id: first?.kind === 'session.created' ? first.sessionId : '',
-      title,
-      status,
-      createdAt,
-      liveAt,
-      endedAt,
-      liveMs: liveAt === null ? null : end - liveAt,
-      lastSeq: last?.seq ?? 0,
-      events: events.length,
-    },
-    timeline,
-    incidents: {
-      total: incidentItems.length,
-      bySeverity,
-      handledBy: [...handled.values()].sort((a, b) => a.name.localeCompare(b.name)),
-      items: incidentItems,
-    },
-    questions: {
-      received: questionItems.length,
-      flagged: questionItems.filter(([, q]) => q.flagged).length,
-      answered: questionItems.filter(([, q]) => q.answered).length,
-      dismissed: questionItems.filter(([, q]) => q.dismissed).length,
-      timeToAnswer: stats(
-        questionItems.flatMap(([, q]) =>
-          q.status === 'answered' && q.answeredAt !== null ? [q.answeredAt - q.submittedAt] : [],
+    const incidentItems = [...incidents.values()];
+    const bySeverity = Object.fromEntries(
+      SEVERITIES.map((severity) => {
+        const of = incidentItems.filter((i) => i.severity === severity);
+        return [
+          severity,
+          {
+            count: of.length,
+            timeToAcknowledge: stats(
+              of.flatMap((i) => (i.timeToAcknowledgeMs === null ? [] : [i.timeToAcknowledgeMs])),
+            ),
+            timeToResolve: stats(of.flatMap((i) => (i.timeToResolveMs === null ? [] : [i.timeToResolveMs]))),
+          },
+        ];
+      }),
+    ) as Review['incidents']['bySeverity'];
+    const handled = new Map<string, { name: string; acknowledged: number; resolved: number }>();
+    const handler = (name: string) => {
+      let entry = handled.get(name);
+      if (!entry) handled.set(name, (entry = { name, acknowledged: 0, resolved: 0 }));
+      return entry;
+    };
+    for (const i of incidentItems) {
+      if (i.acknowledgedBy) handler(i.acknowledgedBy).acknowledged++;
+      if (i.resolvedBy) handler(i.resolvedBy).resolved++;
+    }
+
+    const questionItems = [...questions.entries()];
+    const cueItems = [...cues.values()];
+
+    return {
+      session: {
+        id: first?.kind === 'session.created' ? first.sessionId : '',
+        title,
+        status,
+        createdAt,
+        liveAt,
+        endedAt,
+        liveMs: liveAt === null ? null : end - liveAt,
+        lastSeq: last?.seq ?? 0,
+        events: count,
+      },
+      timeline,
+      incidents: {
+        total: incidentItems.length,
+        bySeverity,
+        handledBy: [...handled.values()].sort((a, b) => a.name.localeCompare(b.name)),
+        items: incidentItems,
+      },
+      questions: {
+        received: questionItems.length,
+        flagged: questionItems.filter(([, q]) => q.flagged).length,
+        answered: questionItems.filter(([, q]) => q.answered).length,
+        dismissed: questionItems.filter(([, q]) => q.dismissed).length,
+        timeToAnswer: stats(
+          questionItems.flatMap(([, q]) =>
+            q.status === 'answered' && q.answeredAt !== null ? [q.answeredAt - q.submittedAt] : [],
+          ),
         ),
-      ),
-      unansweredFlagged: questionItems
-        .filter(([, q]) => q.status === 'flagged')
-        .map(([id, q]) => ({ id, text: q.text, author: q.author, submittedAt: q.submittedAt })),
-    },
-    products: [...products.values()].map((p) => ({
-      ...p,
-      onScreenMs: p.onScreen.reduce((sum, i) => sum + i.durationMs, 0),
-    })),
-    health: healthReview(samples),
-    cues: {
-      sent: cueItems.length,
-      acknowledged: cueItems.filter((c) => c.acknowledgedAt !== null).length,
-      timeToAcknowledge: stats(
-        cueItems.flatMap((c) => (c.timeToAcknowledgeMs === null ? [] : [c.timeToAcknowledgeMs])),
-      ),
-      items: cueItems,
-    },
-    presence: [...presence.values()].map(({ since: _since, ...p }) => ({
-      ...p,
-      totalMs: p.intervals.reduce((sum, i) => sum + i.durationMs, 0),
-    })),
+        unansweredFlagged: questionItems
+          .filter(([, q]) => q.status === 'flagged')
+          .map(([id, q]) => ({ id, text: q.text, author: q.author, submittedAt: q.submittedAt })),
+      },
+      products: [...products.values()].map((p) => ({
+        ...p,
+        onScreenMs: p.onScreen.reduce((sum, i) => sum + i.durationMs, 0),
+      })),
+      health: healthReview(samples),
+      cues: {
+        sent: cueItems.length,
+        acknowledged: cueItems.filter((c) => c.acknowledgedAt !== null).length,
+        timeToAcknowledge: stats(
+          cueItems.flatMap((c) => (c.timeToAcknowledgeMs === null ? [] : [c.timeToAcknowledgeMs])),
+        ),
+        items: cueItems,
+      },
+      presence: [...presence.values()].map(({ since: _since, ...p }) => ({
+        ...p,
+        totalMs: p.intervals.reduce((sum, i) => sum + i.durationMs, 0),
+      })),
+    };
   };
+  return { add, finish };
 }
 
 function healthReview(
