@@ -478,10 +478,13 @@ export class DrizzleAuditLog implements AuditArchive {
     try {
       // The rows in index order, never a scan and a sort: without a LIMIT the planner would
       // rather read the table (in parallel) and sort a session that is most of it, which
-      // writes nothing until the sort is done and spills it to disk. Only this transaction
-      // sees the settings.
+      // writes nothing until the sort is done and spills it to disk. And one process, no
+      // parallel workers: workers render rows side by side but the leader merges them back
+      // into order through shared-memory queues, and they take the CPU this process and the
+      // client need (A/B, docs/benchmarks.md: CSV export 138–160k rows/s against 93–113k).
+      // Only this transaction sees the settings.
       await client.query(
-        'begin read only; set local enable_seqscan = off; set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off',
+        'begin read only; set local enable_seqscan = off; set local enable_bitmapscan = off; set local enable_sort = off; set local jit = off; set local max_parallel_workers_per_gather = 0',
       );
       const stream = client.query(copyTo(copy));
       // node-postgres times a query from its start to its callback, and never calls a COPY
