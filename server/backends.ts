@@ -78,9 +78,9 @@ export async function restoreSessions(store: MemorySessionStore, audit: AuditLog
   for (const sessionId of await audit.sessionIds()) {
     const state = initialState(sessionId);
     const recent: SessionEvent[] = [];
-    for await (const event of audit.events(sessionId)) {
-      foldEvents([event], state);
-      recent.push(event);
+    for await (const page of audit.eventPages(sessionId)) {
+      foldEvents(page, state);
+      recent.push(...page);
       if (recent.length > tail * 2) recent.splice(0, recent.length - tail);
     }
     if (state.seq === 0) continue;

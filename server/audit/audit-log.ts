@@ -106,8 +106,13 @@ export interface AuditLog {
   highestSeq(sessionId: string): Promise<number>;
   /** Ids of every session that has rows. */
   sessionIds(): Promise<string[]>;
-  /** Every event of a session in seq order, for rebuilding state on start (embedded mode). */
-  events(sessionId: string): AsyncIterable<SessionEvent>;
+  /**
+   * Every event of a session in seq order, in pages (non-empty arrays, as the database
+   * hands them over), for folding: rebuilding state on start (embedded mode), the review,
+   * the state as of a time. Pages, not single events: a long session is 100,000 events,
+   * and an await per event cost more than folding it.
+   */
+  eventPages(sessionId: string): AsyncIterable<readonly SessionEvent[]>;
   /** Answers when the database does (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

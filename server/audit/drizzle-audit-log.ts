@@ -58,7 +58,7 @@ interface VerifyPage {
 export interface DrizzleAuditLogOptions {
   /** Postgres schema holding the table. Default: unqualified (the search_path, i.e. `public`). */
   schema?: string;
-  /** Events fetched per query by `events()` on PGlite (on Postgres they come in one COPY). Default 5000. */
+  /** Events fetched per query by `eventPages()` on PGlite (on Postgres they come in one COPY). Default 5000. */
   eventsChunkSize?: number;
   /**
    * Rows checked per query by `verify()`: each query stays short (the production pool has a
@@ -448,11 +448,11 @@ export class DrizzleAuditLog implements AuditArchive {
 
   /**
    * The events of a session on Postgres: one binary COPY of each event's JSON followed by a
-   * comma, in seq order, each chunk parsed as it comes (json-values.ts reads the bytes as
-   * Latin-1 and mends the few strings that hold other characters: decoding them as UTF-8
-   * first took longer than the database took to write them).
+   * comma, in seq order, each chunk parsed as it comes into one page (json-values.ts reads
+   * the bytes as Latin-1 and mends the few strings that hold other characters: decoding
+   * them as UTF-8 first took longer than the database took to write them).
    */
-  async *#copyEvents(pool: pg.Pool, sessionId: string): AsyncIterable<SessionEvent> {
+  async *#copyEventPages(pool: pg.Pool, sessionId: string): AsyncIterable<SessionEvent[]> {
     const t = this.#table;
     const chunks = this.#copyValues(
       pool,
@@ -460,7 +460,10 @@ export class DrizzleAuditLog implements AuditArchive {
         where ${t.sessionId} = ${sessionId} and ${t.seq} is not null order by ${t.seq}`,
       'audit events',
     );
-    for await (const chunk of chunks) yield* parseJsonValues(chunk) as SessionEvent[];
+    for await (const chunk of chunks) {
+      const page = parseJsonValues(chunk) as SessionEvent[];
+      if (page.length > 0) yield page;
+    }
   }
 
   /**
@@ -583,10 +586,10 @@ export class DrizzleAuditLog implements AuditArchive {
     return (result as unknown as { rows: Array<{ session_id: string }> }).rows.map((row) => row.session_id);
   }
 
-  async *events(sessionId: string): AsyncIterable<SessionEvent> {
+  async *eventPages(sessionId: string): AsyncIterable<SessionEvent[]> {
     const client = (this.#db as unknown as { $client: unknown }).$client;
     if (!(client instanceof PGlite)) {
-      yield* this.#copyEvents(client as pg.Pool, sessionId);
+      yield* this.#copyEventPages(client as pg.Pool, sessionId);
       return;
     }
     const t = this.#table;
@@ -620,7 +623,8 @@ export class DrizzleAuditLog implements AuditArchive {
         }
         const current = ahead.shift();
         if (!current) return;
-        yield* await current;
+        const events = await current;
+        if (events.length > 0) yield events;
       }
     } finally {
       for (const pending of ahead) void pending.catch(() => undefined);
@@ -835,7 +839,7 @@ function toRow(record: AuditRecord): NewAuditLogRow {
         actorName: text(actor?.name, 'actor.name'),
         actorRole: text(actor?.role, 'actor.role'),
         commandId: text(commandId, 'commandId'),
-        // The body without its envelope: the envelope is in the columns, and events()
+        // The body without its envelope: the envelope is in the columns, and eventPages()
         // puts the two back together.
         payload: cleanJson(body),
       };

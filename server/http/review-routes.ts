@@ -103,17 +103,22 @@ export const reviewRoutes = fp(
     }
 
     /**
-     * Every event of the session in seq order: the audit log, then whatever the store
-     * still holds past it (on Redis the log lags by up to a shipping batch).
+     * Every event of the session in seq order, in pages: the audit log, then whatever the
+     * store still holds past it (on Redis the log lags by up to a shipping batch).
      */
-    async function* sessionEvents(sessionId: string): AsyncIterable<SessionEvent> {
+    async function* sessionEventPages(sessionId: string): AsyncIterable<readonly SessionEvent[]> {
       let last = 0;
-      for await (const event of root.deps.audit.events(sessionId)) {
-        last = event.seq;
-        yield event;
+      for await (const page of root.deps.audit.eventPages(sessionId)) {
+        last = page.at(-1)?.seq ?? last;
+        yield page;
       }
-      const tail = await root.deps.store.readSince(sessionId, last);
-      for (const event of tail ?? []) if (event.seq > last) yield event;
+      const tail = (await root.deps.store.readSince(sessionId, last))?.filter((event) => event.seq > last);
+      if (tail?.length) yield tail;
+    }
+
+    /** The same, one event at a time. */
+    async function* sessionEvents(sessionId: string): AsyncIterable<SessionEvent> {
+      for await (const page of sessionEventPages(sessionId)) yield* page;
     }
 
     app.get(
@@ -187,9 +192,9 @@ export const reviewRoutes = fp(
         // Folded as the events are read: a long session's events are never all held at once.
         const builder = reviewBuilder();
         let events = 0;
-        for await (const event of sessionEvents(request.params.id)) {
-          builder.add(event);
-          events++;
+        for await (const page of sessionEventPages(request.params.id)) {
+          for (const event of page) builder.add(event);
+          events += page.length;
         }
         if (events === 0) throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
         const review = builder.finish();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sessionEventSchema } from '../../shared/events.js';
+import { sessionEventSchema, type SessionEvent } from '../../shared/events.js';
 import type { ErrorBody } from '../../shared/protocol.js';
 import { InvalidAuditRecordError, MAX_AUDIT_PAGE, type AuditLog, type AuditRow } from '../../server/audit/audit-log.js';
 import type { AuditRecord } from '../../server/store/session-store.js';
@@ -19,9 +19,13 @@ export interface AuditLogUnderTest {
   dispose(): Promise<void>;
 }
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
+/** The events of `eventPages`, in order; every page it yields holds at least one. */
+async function eventsOf(log: AuditLog, sessionId: string): Promise<SessionEvent[]> {
+  const out: SessionEvent[] = [];
+  for await (const page of log.eventPages(sessionId)) {
+    expect(page.length).toBeGreaterThan(0);
+    out.push(...page);
+  }
   return out;
 }
 
@@ -69,7 +73,7 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
     for (const event of events) expect(sessionEventSchema.safeParse(event).success).toBe(true);
     await log.append(eventRecords(id, events.slice(6)));
     await log.append(eventRecords(id, events.slice(0, 6)));
-    const back = await collect(log.events(id));
+    const back = await eventsOf(log, id);
     // Strict: no key added, none lost, no undefined where there was nothing.
     expect(back).toStrictEqual(events);
   });
@@ -93,7 +97,7 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
       ['event', 4, `cmd-${id}-4`],
       ['event', 5, `cmd-${id}-4`],
     ]);
-    expect(await collect(log.events(id))).toHaveLength(5);
+    expect(await eventsOf(log, id)).toHaveLength(5);
   });
 
   it('keeps a command row and a refused row of one command id apart, and sessions apart', async () => {
@@ -247,7 +251,7 @@ export function auditLogContract(make: () => Promise<AuditLogUnderTest>): void {
     await log.append(batch);
     await log.append(batch);
     expect(await log.highestSeq(id)).toBe(2000);
-    const back = await collect(log.events(id));
+    const back = await eventsOf(log, id);
     expect(back).toHaveLength(2000);
     expect(back).toEqual(events);
     expect(await readAll(log, id, {}, MAX_AUDIT_PAGE)).toHaveLength(2001);

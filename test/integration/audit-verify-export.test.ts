@@ -264,8 +264,10 @@ for (const [name, open] of backends) {
       const id = uniqueName('s');
       const records = [...commandWithEvents(id, 1, 7), ...commandWithEvents(id, 8, 5)];
       await db.log.append(records);
-      const events = [];
-      for await (const event of db.make({ eventsChunkSize: 3 }).events(id)) events.push(event);
+      const pages = [];
+      for await (const page of db.make({ eventsChunkSize: 3 }).eventPages(id)) pages.push(page);
+      const events = pages.flat();
+      expect(pages.every((page) => page.length > 0)).toBe(true);
       expect(events).toEqual(records.flatMap((record) => (record.type === 'event' ? [record.event] : [])));
     });
   });

@@ -46,8 +46,8 @@ class CountingLog implements AuditLog {
   sessionIds(): Promise<string[]> {
     return this.inner.sessionIds();
   }
-  events(sessionId: string) {
-    return this.inner.events(sessionId);
+  eventPages(sessionId: string) {
+    return this.inner.eventPages(sessionId);
   }
   ping(): Promise<void> {
     return this.inner.ping();

@@ -36,7 +36,7 @@ class ObservedLog implements AuditLog {
   read: AuditLog['read'] = (sessionId, query) => this.inner.read(sessionId, query);
   highestSeq: AuditLog['highestSeq'] = (sessionId) => this.inner.highestSeq(sessionId);
   sessionIds: AuditLog['sessionIds'] = () => this.inner.sessionIds();
-  events: AuditLog['events'] = (sessionId) => this.inner.events(sessionId);
+  eventPages: AuditLog['eventPages'] = (sessionId) => this.inner.eventPages(sessionId);
   ping: AuditLog['ping'] = () => this.inner.ping();
   close: AuditLog['close'] = () => this.inner.close();
 }
