@@ -191,13 +191,10 @@ export const reviewRoutes = fp(
         await requireSession(request, request.params.id, REVIEWERS);
         // Folded as the events are read: a long session's events are never all held at once.
         const builder = reviewBuilder();
-        let events = 0;
-        for await (const page of sessionEventPages(request.params.id)) {
-          for (const event of page) builder.add(event);
-          events += page.length;
-        }
-        if (events === 0) throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
+        for await (const page of sessionEventPages(request.params.id)) for (const event of page) builder.add(event);
         const review = builder.finish();
+        if (review.session.events === 0)
+          throw new CueroomError(ErrorCode.NotFound, `There is no session ${request.params.id}.`);
         if (request.query.format === 'csv') {
           return reply
             .header('content-type', 'text/csv; charset=utf-8')
