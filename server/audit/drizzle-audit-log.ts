@@ -115,6 +115,11 @@ export class DrizzleAuditLog implements AuditArchive {
     this.#onClose = options.onClose;
   }
 
+  /** The driver under drizzle: PGlite (embedded) or a node-postgres pool. */
+  get #client(): PGlite | pg.Pool {
+    return (this.#db as unknown as { $client: PGlite | pg.Pool }).$client;
+  }
+
   async append(records: readonly AuditRecord[]): Promise<void> {
     // Map everything first: a record that cannot be stored fails the call before any write.
     // Grouped by session (stably, so each session keeps its order): the chain trigger locks
@@ -365,9 +370,9 @@ export class DrizzleAuditLog implements AuditArchive {
    * while the one before is written. Memory stays at three pages.
    */
   async *exportText(filter: AuditFilter, format: AuditExportFormat, pageRows = 5000): AsyncIterable<string | Buffer> {
-    const client = (this.#db as unknown as { $client: unknown }).$client;
+    const client = this.#client;
     if (!(client instanceof PGlite)) {
-      yield* this.#copyExport(client as pg.Pool, filter, format);
+      yield* this.#copyExport(client, filter, format);
       return;
     }
     const t = this.#table;
@@ -525,11 +530,11 @@ export class DrizzleAuditLog implements AuditArchive {
    */
   async #textRows(query: SQL): Promise<(string | null)[][]> {
     const { sql: text, params } = DIALECT.sqlToQuery(query);
-    const client = (this.#db as unknown as { $client: unknown }).$client;
+    const client = this.#client;
     if (client instanceof PGlite) {
       return (await client.query<(string | null)[]>(text, params, { rowMode: 'array' })).rows;
     }
-    const result = await (client as pg.Pool).query<(string | null)[]>({
+    const result = await client.query<(string | null)[]>({
       text,
       values: params,
       rowMode: 'array',
@@ -587,9 +592,9 @@ export class DrizzleAuditLog implements AuditArchive {
   }
 
   async *eventPages(sessionId: string): AsyncIterable<SessionEvent[]> {
-    const client = (this.#db as unknown as { $client: unknown }).$client;
+    const client = this.#client;
     if (!(client instanceof PGlite)) {
-      yield* this.#copyEventPages(client as pg.Pool, sessionId);
+      yield* this.#copyEventPages(client, sessionId);
       return;
     }
     const t = this.#table;
