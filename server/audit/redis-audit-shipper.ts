@@ -151,7 +151,8 @@ export class RedisAuditShipper {
     rejected: 0,
   };
   private readonly onBlockingError = (error: unknown) => this.onError?.(error, { what: 'blocking connection' });
-  private readonly onBlockingReconnect = () => {
+  /** Forgotten on 'close' only: by 'ready' it may already be the new one (see RedisEventFeed). */
+  private readonly onBlockingClose = () => {
     this.blockingId = null;
   };
 
@@ -184,8 +185,7 @@ export class RedisAuditShipper {
     this.stopping = false;
     this.abandoned = false;
     this.blocking.on('error', this.onBlockingError);
-    this.blocking.on('close', this.onBlockingReconnect);
-    this.blocking.on('ready', this.onBlockingReconnect);
+    this.blocking.on('close', this.onBlockingClose);
     this.loop = this.run();
   }
 
@@ -209,8 +209,7 @@ export class RedisAuditShipper {
       clearTimeout(timer);
       this.loop = null;
       this.blocking.off('error', this.onBlockingError);
-      this.blocking.off('close', this.onBlockingReconnect);
-      this.blocking.off('ready', this.onBlockingReconnect);
+      this.blocking.off('close', this.onBlockingClose);
     }
   }
 

@@ -85,7 +85,12 @@ export class RedisEventFeed implements EventFeed {
   /** Pending backoff delays, by timer: close() ends them at once (a retrying loop must not hold it up). */
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly onBlockingError = (error: unknown) => this.onError?.(error);
-  private readonly onBlockingReconnect = () => {
+  /**
+   * A new connection has a new id. Forgotten on 'close' only: on 'ready' it may already be
+   * the new one, as ioredis sends CLIENT (a command allowed while loading) before its
+   * ready check has answered, and the reply can come first.
+   */
+  private readonly onBlockingClose = () => {
     this.blockingId = null;
   };
 
@@ -102,8 +107,7 @@ export class RedisEventFeed implements EventFeed {
     this.onError = options.onError;
     // An 'error' without a listener is how a Redis blip turns into a crash.
     this.blocking.on('error', this.onBlockingError);
-    this.blocking.on('close', this.onBlockingReconnect);
-    this.blocking.on('ready', this.onBlockingReconnect);
+    this.blocking.on('close', this.onBlockingClose);
   }
 
   subscribe(
@@ -181,8 +185,7 @@ export class RedisEventFeed implements EventFeed {
     await this.unblock(this.reading);
     await this.loop;
     this.blocking.off('error', this.onBlockingError);
-    this.blocking.off('close', this.onBlockingReconnect);
-    this.blocking.off('ready', this.onBlockingReconnect);
+    this.blocking.off('close', this.onBlockingClose);
   }
 
   private unsubscribe(sub: Subscriber): void {

@@ -281,6 +281,41 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       await vi.waitFor(() => expect(b).toEqual([2, 3, 4, 5, 6, 7]), { timeout: 5000 });
     });
 
+    it('wakes a blocked read for a new session at once when reading began before the connection was ready', async () => {
+      // ioredis sends CLIENT ID between 'connect' and 'ready' (before its ready check has
+      // answered) and its reply can come first: the feed must not forget that id on 'ready'.
+      fixture = await redisFixture();
+      const writer = fixture.writer!;
+      await createSession(writer, 's-early');
+      await createSession(writer, 's-late');
+      const blocking = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+      blocking.on('error', () => {});
+      const feed = new RedisEventFeed({
+        blocking,
+        command: fixture.redis,
+        store: fixture.store,
+        prefix: fixture.prefix,
+        blockMs: 60_000,
+      });
+      fixture.feeds.push(feed);
+      try {
+        const connected = new Promise((resolve) => blocking.once('connect', resolve));
+        const ready = new Promise((resolve) => blocking.once('ready', resolve));
+        void blocking.connect();
+        await connected;
+        feed.subscribe('s-early', 1, () => {});
+        await ready;
+        const late: number[] = [];
+        feed.subscribe('s-late', 1, (events) => late.push(...events.map((e) => e.seq)));
+        await run(writer, 's-late', 'late-2', [itemAdded('l2')]);
+        // With a 60 s block, only an unblock delivers within vi.waitFor's second.
+        await vi.waitFor(() => expect(late).toEqual([2]));
+      } finally {
+        await feed.close();
+        blocking.disconnect();
+      }
+    });
+
     it('delivers what this instance applied at once (publish), each event once, gaps filled from the store', async () => {
       fixture = await redisFixture();
       const writer = fixture.writer!;
