@@ -579,27 +579,66 @@ export function expectStatus(answer: HttpAnswer, expected: number, what: string)
  * A few of Cueroom's Prometheus metrics (event-loop delay since the previous scrape, GC
  * time, audit backlog); null when the server has no /metrics (the baseline).
  */
-export async function scrapeMetrics(baseUrl: string): Promise<Record<string, number> | null> {
+/** Cumulative counts of a Prometheus histogram's buckets, by upper bound in seconds (`+Inf` last). */
+export type Buckets = Map<number, number>;
+
+/**
+ * The `q` quantile (0..1) of what a histogram counted between two scrapes, in ms, by
+ * linear interpolation inside the bucket it falls in (as Prometheus' histogram_quantile).
+ */
+export function bucketQuantileMs(before: Buckets | undefined, after: Buckets, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before?.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! < rank) continue;
+    if (!Number.isFinite(bounds[i]!)) return Number.POSITIVE_INFINITY;
+    const lower = i === 0 ? 0 : bounds[i - 1]!;
+    const below = i === 0 ? 0 : counts[i - 1]!;
+    const inBucket = counts[i]! - below;
+    return (lower + (bounds[i]! - lower) * (inBucket > 0 ? (rank - below) / inBucket : 1)) * 1000;
+  }
+  return Number.NaN;
+}
+
+/** The server's own metrics that the bench reads (times in ms). */
+export interface ScrapedMetrics {
+  eventLoopP50Ms?: number;
+  eventLoopP99Ms?: number;
+  eventLoopMaxMs?: number;
+  auditBacklog?: number;
+  /** Garbage collection so far, all kinds, in seconds. */
+  gcSeconds: number;
+  /** `cueroom_fanout_latency_seconds`: accepted → frame written, per event. */
+  fanoutBuckets?: Buckets;
+}
+
+const SCRAPED = {
+  eventLoopP50Ms: 'cueroom_nodejs_eventloop_lag_p50_seconds',
+  eventLoopP99Ms: 'cueroom_nodejs_eventloop_lag_p99_seconds',
+  eventLoopMaxMs: 'cueroom_nodejs_eventloop_lag_max_seconds',
+  auditBacklog: 'cueroom_audit_backlog',
+} as const;
+
+export async function scrapeMetrics(baseUrl: string): Promise<ScrapedMetrics | null> {
   try {
     const answer = await httpJson('GET', `${baseUrl}/metrics`, null, undefined, 5000);
     if (answer.status !== 200 || typeof answer.body !== 'string') return null;
-    const wanted: Record<string, string> = {
-      eventLoopP50Ms: 'cueroom_nodejs_eventloop_lag_p50_seconds',
-      eventLoopP99Ms: 'cueroom_nodejs_eventloop_lag_p99_seconds',
-      eventLoopMaxMs: 'cueroom_nodejs_eventloop_lag_max_seconds',
-      auditBacklog: 'cueroom_audit_backlog',
-    };
-    const out: Record<string, number> = {};
-    let gcSeconds = 0;
+    const out: ScrapedMetrics = { gcSeconds: 0 };
+    const fanout: Buckets = new Map();
     for (const line of answer.body.split('\n')) {
       if (line.startsWith('#')) continue;
       const [name, value] = [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))];
-      for (const [key, metric] of Object.entries(wanted)) {
+      const bucket = /^cueroom_fanout_latency_seconds_bucket\{le="([^"]+)"\}$/.exec(name);
+      if (bucket) fanout.set(bucket[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(bucket[1]), value);
+      for (const [key, metric] of Object.entries(SCRAPED) as [keyof typeof SCRAPED, string][]) {
         if (name === metric) out[key] = key.endsWith('Ms') ? value * 1000 : value;
       }
-      if (name.startsWith('cueroom_nodejs_gc_duration_seconds_sum')) gcSeconds += value;
+      if (name.startsWith('cueroom_nodejs_gc_duration_seconds_sum')) out.gcSeconds += value;
     }
-    out.gcSeconds = gcSeconds;
+    if (fanout.size > 0) out.fanoutBuckets = fanout;
     return out;
   } catch {
     return null;

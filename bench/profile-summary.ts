@@ -2,7 +2,10 @@
  * Summarises a V8 CPU profile (node --cpu-prof; `npm run bench -- --profile` writes one per
  * Cueroom server): self time by function and by file, top entries.
  *
- *   npx tsx bench/profile-summary.ts bench/results/<run>/profile-busynight/*.cpuprofile [top]
+ *   npx tsx bench/profile-summary.ts bench/results/<run>/profile-busynight/*.cpuprofile [top] [--busiest=S]
+ *
+ * `--busiest=S` counts only the S seconds in which the process was busiest (least idle): the
+ * load window, without the consoles connecting before it or the audit check after.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,17 +23,43 @@ interface Profile {
   endTime: number;
 }
 
-const file = process.argv[2];
-const top = Number(process.argv[3] ?? 25);
+const args = process.argv.slice(2);
+const busiest = Number(args.find((arg) => arg.startsWith('--busiest='))?.slice('--busiest='.length) ?? 0);
+const [file, topArg] = args.filter((arg) => !arg.startsWith('--'));
+const top = Number(topArg ?? 25);
 if (!file) {
-  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+  console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [top] [--busiest=S]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+
+// When each sample was taken (µs since the start), and which whole seconds were least idle.
+const at: number[] = [];
+let clock = 0;
+for (const delta of profile.timeDeltas) at.push((clock += delta));
+let from = 0;
+let to = Number.POSITIVE_INFINITY;
+if (busiest > 0) {
+  const busy: number[] = [];
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)?.callFrame.functionName === '(idle)') return;
+    const second = Math.floor(at[i]! / 1e6);
+    busy[second] = (busy[second] ?? 0) + (profile.timeDeltas[i] ?? 0);
+  });
+  let best = -1;
+  for (let start = 0; start + busiest <= busy.length; start++) {
+    let sum = 0;
+    for (let s = start; s < start + busiest; s++) sum += busy[s] ?? 0;
+    if (sum > best) [best, from, to] = [sum, start * 1e6, (start + busiest) * 1e6];
+  }
+}
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-const total = profile.endTime - profile.startTime;
+profile.samples.forEach((id, i) => {
+  if (at[i]! < from || at[i]! >= to) return;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+const total = Number.isFinite(to) ? to - from : profile.endTime - profile.startTime;
 
 const where = (node: ProfileNode) => {
   const url = node.callFrame.url.replace(/^file:\/\//, '');
@@ -55,7 +84,9 @@ for (const [id, us] of selfUs) {
   files.set(pkg, (files.get(pkg) ?? 0) + us);
 }
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s profiled`);
+console.log(
+  `${file}: ${(total / 1e6).toFixed(1)} s${busiest > 0 ? ` (the busiest, from ${(from / 1e6).toFixed(0)} s)` : ''} profiled`,
+);
 console.log('\nself time by function:');
 for (const [name, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${name}`);
 console.log('\nself time by package or folder:');

@@ -12,6 +12,7 @@ import {
   CountingConsole,
   Samples,
   Stats,
+  bucketQuantileMs,
   cpuMeter,
   mapLimit,
   paced,
@@ -138,8 +139,16 @@ async function sideMeters(baseUrl: string, redisUrl: string | null) {
         ? {
             eventLoopP99Ms: after.eventLoopP99Ms ?? Number.NaN,
             eventLoopMaxMs: after.eventLoopMaxMs ?? Number.NaN,
-            gcSeconds: (after.gcSeconds ?? 0) - (before.gcSeconds ?? 0),
+            gcSeconds: after.gcSeconds - before.gcSeconds,
             auditBacklog: after.auditBacklog ?? Number.NaN,
+            // The server's own accepted → frame written (cueroom_fanout_latency_seconds):
+            // what the consoles measure, less the socket, the kernel and the load generator.
+            fanoutP50Ms: after.fanoutBuckets
+              ? bucketQuantileMs(before.fanoutBuckets, after.fanoutBuckets, 0.5)
+              : Number.NaN,
+            fanoutP99Ms: after.fanoutBuckets
+              ? bucketQuantileMs(before.fanoutBuckets, after.fanoutBuckets, 0.99)
+              : Number.NaN,
           }
         : null;
     return { redisPct, postgresPct, metrics, redisCalls };
@@ -742,7 +751,8 @@ export async function busyNight(
     `  ${target.name}: ${ackedInWindow} commands acknowledged in the window, server CPU ${server.percent.toFixed(0)}%, ` +
       `Redis ${sides.redisPct.toFixed(0)}%, Postgres ${sides.postgresPct.toFixed(0)}%, load-gen ${self.percent.toFixed(0)}%` +
       (sides.metrics
-        ? `, event loop p99 ${sides.metrics.eventLoopP99Ms.toFixed(0)} ms, audit backlog ${sides.metrics.auditBacklog}`
+        ? `, event loop p99 ${sides.metrics.eventLoopP99Ms.toFixed(0)} ms, audit backlog ${sides.metrics.auditBacklog}` +
+          `, accepted→written in the server p50 ${sides.metrics.fanoutP50Ms.toFixed(1)} / p99 ${sides.metrics.fanoutP99Ms.toFixed(1)} ms`
         : ''),
   );
   const redisTotal = Object.values(sides.redisCalls).reduce((a, b) => a + b, 0);
