@@ -351,6 +351,15 @@ function renderBusyNight(outcomes: Outcome<BusyNightResult>[]): string {
       `| ${r.label} | ${f0(r.offeredPerSec)} | ${f0(r.acceptedPerSec)} | ${lat(r.accepted)} | ${lat(r.sent)} | ${ms(r.acceptedHealth.p50)} / ${ms(r.acceptedHealth.p99)} | ${ms(r.ackRtt.p50)} / ${ms(r.ackRtt.p99)} | ${ms(r.restRtt.p50)} / ${ms(r.restRtt.p99)} | ${f0(r.deliveriesPerSec)} | ${f0(r.serverCpuPct)}% | ${f0(r.clientCpuPct)}% | ${rest(r)} | ${loop(r)} | ${f0(r.serverRssMB)} (peak ${f0(r.serverPeakRssMB)}) | ${errs(r.errors)}${r.unanswered ? `; unanswered ${r.unanswered}` : ''}${r.gaps || r.duplicates ? `; gaps ${r.gaps}, dups ${r.duplicates}` : ''}${Object.keys(r.closes).length ? `; closed ${errs(r.closes)}` : ''} |`,
     );
   }
+  for (const o of outcomes) {
+    const m = o.result?.side.metrics;
+    if (!o.result || !m || !Number.isFinite(m.fanoutP50Ms)) continue;
+    lines.push('');
+    lines.push(
+      `${o.result.label}, in the server (\`cueroom_fanout_latency_seconds\`, accepted → frame written, per event): ` +
+        `p50 ${ms(m.fanoutP50Ms)} ms, p99 ${ms(m.fanoutP99Ms)} ms (interpolated in its buckets).`,
+    );
+  }
   lines.push('');
   lines.push('**Audit log** (Cueroom only; the baseline keeps none):');
   lines.push('');
