@@ -81,6 +81,14 @@ export class RedisEventFeed implements EventFeed {
   private generation = 0;
   /** Id of the blocking connection, refreshed after every reconnect (null: unknown). */
   private blockingId: number | null = null;
+  /**
+   * The read that must end early (0: none): one sent before a stream joined, or before
+   * close(). A read started later includes every stream, so it is left alone.
+   */
+  private stale = 0;
+  /** The last read CLIENT UNBLOCK ended: it returns on its own, no second kick. */
+  private unblocked = 0;
+  /** A kick() is running: it picks up a later `stale` itself. */
   private kicking = false;
   /** Pending backoff delays, by timer: close() ends them at once (a retrying loop must not hold it up). */
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
@@ -182,7 +190,8 @@ export class RedisEventFeed implements EventFeed {
     }
     this.timers.clear();
     this.wake?.();
-    await this.unblock(this.reading);
+    this.stale = this.reading;
+    void this.kick();
     await this.loop;
     this.blocking.off('error', this.onBlockingError);
     this.blocking.off('close', this.onBlockingClose);
@@ -214,7 +223,7 @@ export class RedisEventFeed implements EventFeed {
         if (this.closed) break;
         if (this.streams.size === 0) continue;
         // Taken in the same turn as the XREAD is sent: a stream added after this sees
-        // `reading` set and unblocks the read.
+        // `reading` set and has this read kicked.
         reads = [...this.streams.values()];
         this.reading = generation;
         reply = (await this.blocking.xread(
@@ -262,30 +271,39 @@ export class RedisEventFeed implements EventFeed {
   /** A new stream joined: a read without it must end now, not after `blockMs`. */
   private restartRead(): void {
     this.wake?.();
-    if (this.reading !== 0) void this.unblock(this.reading);
+    if (this.reading === 0) return; // the next read includes it
+    this.stale = this.reading;
+    void this.kick();
   }
 
   /**
-   * CLIENT UNBLOCK the read of `generation`. It answers 0 when the XREAD has been sent but
-   * has not reached Redis yet (or already returned); retried briefly until the read ends.
+   * CLIENT UNBLOCK the stale read, until it has ended. Redis answers 0 when the XREAD has
+   * been sent but has not reached it yet (or has already returned): retried briefly. One
+   * kick runs at a time, and it re-reads `stale` after every round trip, so a stream that
+   * joins meanwhile is never left waiting for `blockMs`; a read that already includes it
+   * is never kicked.
    */
-  private async unblock(generation: number): Promise<void> {
-    if (generation === 0 || this.kicking) return;
+  private async kick(): Promise<void> {
+    if (this.kicking) return;
     this.kicking = true;
     try {
-      for (let attempt = 0; attempt < 200 && this.reading === generation; attempt++) {
+      let attempt = 0;
+      while (this.stale !== 0 && this.stale === this.reading && this.stale !== this.unblocked) {
         const id = this.blockingId;
         if (id === null) return; // reconnecting: the read ends by itself within blockMs
-        const unblocked = Number(await this.command.client('UNBLOCK', id));
-        if (unblocked === 1 || this.reading !== generation) return;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(25, 1 + attempt)));
+        const target = this.stale;
+        if (Number(await this.command.client('UNBLOCK', id)) === 1) {
+          this.unblocked = target;
+          attempt = 0;
+          continue;
+        }
+        if (++attempt >= 200) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25, attempt)));
       }
     } catch (error) {
       this.onError?.(error);
     } finally {
       this.kicking = false;
-      // Another stream may have joined while this one was kicking a read that has ended.
-      if (!this.closed && this.reading !== 0 && this.reading !== generation) void this.unblock(this.reading);
     }
   }
 

@@ -316,6 +316,63 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       }
     });
 
+    it('serves sessions joining one after another at once, and closes at once, whatever read is in flight', async () => {
+      // Every join ends the read in flight; a join right after another, or close() right
+      // after a join, lands while an earlier kick is still under way. With a 60 s block,
+      // a missed kick shows as a late event or a close() that outlasts the test.
+      fixture = await redisFixture();
+      const writer = fixture.writer!;
+      for (let round = 0; round < 8; round++) {
+        const { feed } = fixture.feedOf(fixture.store as RedisSessionStore, { blockMs: 60_000 });
+        const got = new Map<string, number[]>();
+        for (let n = 0; n < 4; n++) {
+          const sessionId = `s-join-${round}-${n}`;
+          await createSession(writer, sessionId);
+          got.set(sessionId, []);
+          feed.subscribe(sessionId, 1, (events) => got.get(sessionId)!.push(...events.map((e) => e.seq)));
+          await run(writer, sessionId, `join-${round}-${n}`, [itemAdded(`j${n}`)]);
+          await vi.waitFor(() => expect(got.get(sessionId)).toEqual([2]));
+        }
+        await feed.close();
+      }
+    });
+
+    it('closes at once while the kick of an earlier read still waits for its answer', async () => {
+      fixture = await redisFixture();
+      const writer = fixture.writer!;
+      await createSession(writer, 's-one');
+      await createSession(writer, 's-two');
+      // CLIENT UNBLOCK runs in Redis at once; its answer reaches the feed 300 ms later.
+      const command = {
+        client: async (sub: string, id: number) => {
+          const answer = await fixture.redis.call('CLIENT', sub, id);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return answer;
+        },
+      } as unknown as Redis;
+      const blocking = blockingClient();
+      const feed = new RedisEventFeed({ blocking, command, store: fixture.store, prefix: fixture.prefix, blockMs: 60_000 });
+      try {
+        const name = blocking.options.connectionName!;
+        const reading = async () =>
+          String(await fixture.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+            .split('\n')
+            .some((line) => line.includes(` name=${name} `) && line.includes('cmd=xread'));
+        feed.subscribe('s-one', 1, () => {});
+        await vi.waitFor(async () => expect(await reading()).toBe(true));
+        const two: number[] = [];
+        feed.subscribe('s-two', 1, (events) => two.push(...events.map((e) => e.seq))); // kicks the read of s-one
+        await run(writer, 's-two', 'two-2', [itemAdded('t2')]);
+        await vi.waitFor(() => expect(two).toEqual([2])); // a read of both is blocked now
+        // The kick's answer is still on its way; close() must end the read in flight itself.
+        const closed = feed.close().then(() => 'closed');
+        const blocked = new Promise((resolve) => setTimeout(resolve, 10_000, 'still blocked'));
+        expect(await Promise.race([closed, blocked])).toBe('closed');
+      } finally {
+        blocking.disconnect();
+      }
+    });
+
     it('delivers what this instance applied at once (publish), each event once, gaps filled from the store', async () => {
       fixture = await redisFixture();
       const writer = fixture.writer!;
