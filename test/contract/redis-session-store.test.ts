@@ -32,6 +32,14 @@ function blockingClient(): Redis {
   return redis;
 }
 
+/** The `CLIENT LIST` line of a named connection (`cmd=xread` once its read reached Redis). */
+async function clientLine(redis: Redis, connection: Redis): Promise<string | undefined> {
+  const name = connection.options.connectionName!;
+  return String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'))
+    .split('\n')
+    .find((line) => line.includes(` name=${name} `));
+}
+
 async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -258,11 +266,7 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       const a: number[] = [];
       const b: number[] = [];
       feed.subscribe('s-a', 1, (events) => a.push(...events.map((e) => e.seq)));
-      const name = blocking.options.connectionName!;
-      const blockingLine = async () =>
-        String(await fixture.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'))
-          .split('\n')
-          .find((line) => line.includes(` name=${name} `));
+      const blockingLine = () => clientLine(fixture.redis, blocking);
       await vi.waitFor(async () => expect(await blockingLine()).toMatch(/cmd=xread/));
       feed.subscribe('s-b', 1, (events) => b.push(...events.map((e) => e.seq)));
       await run(writer, 's-b', 'b-1', [itemAdded('b1')]);
@@ -297,7 +301,6 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
         prefix: fixture.prefix,
         blockMs: 60_000,
       });
-      fixture.feeds.push(feed);
       try {
         const connected = new Promise((resolve) => blocking.once('connect', resolve));
         const ready = new Promise((resolve) => blocking.once('ready', resolve));
@@ -353,13 +356,8 @@ describe.skipIf(!redisUp)('RedisSessionStore', () => {
       const blocking = blockingClient();
       const feed = new RedisEventFeed({ blocking, command, store: fixture.store, prefix: fixture.prefix, blockMs: 60_000 });
       try {
-        const name = blocking.options.connectionName!;
-        const reading = async () =>
-          String(await fixture.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'))
-            .split('\n')
-            .some((line) => line.includes(` name=${name} `) && line.includes('cmd=xread'));
         feed.subscribe('s-one', 1, () => {});
-        await vi.waitFor(async () => expect(await reading()).toBe(true));
+        await vi.waitFor(async () => expect(await clientLine(fixture.redis, blocking)).toMatch(/cmd=xread/));
         const two: number[] = [];
         feed.subscribe('s-two', 1, (events) => two.push(...events.map((e) => e.seq))); // kicks the read of s-one
         await run(writer, 's-two', 'two-2', [itemAdded('t2')]);
