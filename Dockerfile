@@ -33,7 +33,8 @@ EXPOSE 8080
 # node:20-slim has no curl; Node 20's fetch does the probe.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# `npm start` is `tsx server/main.ts`; npm and tsx both pass SIGTERM on to the server,
-# which then shuts down in order within SHUTDOWN_GRACE_MS. --ignore-scripts skips prestart
-# (the console build): the image has no Vite and already holds the built console.
-CMD ["npm", "start", "--ignore-scripts"]
+# The server itself is PID 1, started as `npm start` starts it (package.json) but without
+# npm or a shell in front: `docker stop` signals PID 1 only, and neither npm nor sh passes
+# SIGTERM on (test/integration/container-command.test.ts runs this line). On SIGTERM the
+# server shuts down in order within SHUTDOWN_GRACE_MS. The console is built already.
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "server/main.ts"]

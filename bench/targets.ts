@@ -18,6 +18,16 @@ export function hasTaskset(): boolean {
   return spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * The V8 flags `npm start` gives node (package.json), so that both servers run as Cueroom
+ * ships: a larger young generation (`--max-semi-space-size`) took the garbage collector
+ * from about an eighth of the busy night's server time to a thirtieth (docs/benchmarks.md).
+ */
+export function startNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return pkg.scripts.start!.split(/\s+/).filter((word) => /^--max-[a-z-]+=\d+$/.test(word));
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -64,7 +74,7 @@ export class ServerProcess {
     readyTimeoutMs?: number;
     nodeArgs?: string[];
   }): Promise<ServerProcess> {
-    const nodeArgs = [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry];
+    const nodeArgs = [...startNodeFlags(), ...(options.nodeArgs ?? []), '--import', 'tsx', options.entry];
     const [command, args] =
       options.pinCpu === null
         ? [process.execPath, nodeArgs]

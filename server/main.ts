@@ -1,3 +1,4 @@
+import net from 'node:net';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { createEmbeddedBackends, type Backends } from './backends.js';
@@ -14,10 +15,23 @@ async function createBackends(config: Config, log: ReturnType<typeof createLogge
   return createRedisBackends(config, log);
 }
 
+/** A port free on `host` now, for PORT=0: the URL, invite links and own origins need the real one before listening. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
+    if (config.port === 0) config = loadConfig({ ...process.env, PORT: String(await freePort(config.host)) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Cueroom cannot start, the configuration has problems:\n${error.message}\n`);
@@ -28,7 +42,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.instanceId);
   const secrets = await resolveSecrets(config.dataDir, config);
   const backends = await createBackends(config, log);
-  const publicUrl = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  const publicUrl =
+    config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   const app = await buildApp({
     config: { ...config, adminToken: secrets.adminToken, tokenSecret: secrets.tokenSecret, publicUrl },
     store: backends.store,
@@ -63,7 +78,8 @@ async function main(): Promise<void> {
   if (process.argv.includes('--demo')) {
     const demo = await seedDemo(app, publicUrl);
     lines.push('', `  Demo session ${demo.sessionId} is in preflight. Open one link per role:`);
-    for (const [role, link] of Object.entries(demo.links)) lines.push(`    ${role.padEnd(8)} ${role === 'ingest' ? `token: ${link}` : link}`);
+    for (const [role, link] of Object.entries(demo.links))
+      lines.push(`    ${role.padEnd(8)} ${role === 'ingest' ? `token: ${link}` : link}`);
     if (!process.argv.includes('--no-drive')) {
       // The show runs itself through the public API (server/demo-broadcast.ts); --no-drive to drive it by hand.
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -75,7 +91,10 @@ async function main(): Promise<void> {
         onError: (error) => log.warn({ err: error }, 'demo broadcast step failed'),
       });
       await demoDriver.start();
-      lines.push('', '  The show goes live in a few seconds and runs itself (npm run demo -- --no-drive to drive it by hand).');
+      lines.push(
+        '',
+        '  The show goes live in a few seconds and runs itself (npm run demo -- --no-drive to drive it by hand).',
+      );
     }
   }
   process.stdout.write(lines.join('\n') + '\n\n');
@@ -103,6 +122,8 @@ async function closeStalePresence(app: Awaited<ReturnType<typeof buildApp>>, bac
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Cueroom failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `Cueroom failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });
