@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 
 // No Docker engine here: the image's start and health commands are run as the Dockerfile
 // writes them, in this checkout, the way `docker run` and `docker stop` would use them.
@@ -46,6 +46,10 @@ describe('the Docker image commands', () => {
         LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // A failed expectation must not leave the server running behind the test run.
+    onTestFinished(() => {
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     });
     let output = '';
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
